@@ -1,0 +1,40 @@
+//! # tensorgraph
+//!
+//! A TensorFlow-1-style, graph-mode automatic differentiation framework.
+//! Build a static graph of placeholders, variables and ops once; then a
+//! [`Session`] runs it with a feed dictionary, as often as you like.
+//! Gradients are built symbolically, as nodes of the same graph, so they
+//! can be fetched, drawn and differentiated again.
+//!
+//! ```
+//! use tensorgraph::{feed, gradients, DType, Graph, Session};
+//!
+//! let g = Graph::new();
+//! let x = g.placeholder(DType::Float32, [None, Some(3)], "x");
+//! let w = g.variable(g.ones([3usize, 1], DType::Float32), "w");
+//! let loss = x.matmul(w).reduce_mean(None, false);
+//! let dw = gradients(&[loss], &[w])[0].expect("w reaches the loss");
+//! let init = g.global_variables_initializer();
+//!
+//! let mut sess = Session::new(&g);
+//! sess.run(init, &feed! {}).unwrap();
+//! let batch = ndarray::array![[1.0f32, 2.0, 3.0], [4.0, 5.0, 6.0]];
+//! let (l, d) = sess.run((loss, dw), &feed! { x => &batch }).unwrap();
+//! assert_eq!(l.scalar::<f32>().unwrap(), 10.5);
+//! assert_eq!(d.into_array::<f32>().unwrap().into_raw_vec_and_offset().0, vec![2.5, 3.5, 4.5]);
+//! ```
+
+pub mod dtype;
+mod error;
+pub mod gradients;
+pub mod graph;
+pub mod ops;
+pub mod session;
+pub mod value;
+
+pub use dtype::{DType, Shape};
+pub use error::{Error, MissingFeed, NodeInfo, Result};
+pub use gradients::{gradients, gradients_with_grad_ys};
+pub use graph::{Graph, Operation, Tensor, TensorSpec};
+pub use session::{Feeds, Fetch, Fetches, Session};
+pub use value::{Element, FeedValue, IntoFeed, Value};

@@ -1,0 +1,5 @@
+//! (family file; ops are added here)
+
+use super::OpKind;
+
+pub(super) static KINDS: &[&OpKind] = &[];

@@ -1,0 +1,251 @@
+//! The shape plumbing of gradients: summing a broadcast gradient back to an
+//! input's shape ([`unbroadcast`], the one helper every broadcasting op's
+//! gradient uses), broadcasting a gradient out again, and `zeros_like` /
+//! `ones_like`. These use the run-time shape of a reference tensor, so they
+//! work with unknown batch dimensions, and each is differentiable in turn
+//! (second derivatives go through them).
+
+use super::{Axes, Float, GradCtx, Kernel, KernelError, Op, OpKind};
+use crate::graph::{Tensor, TensorSpec};
+use crate::value::Value;
+use ndarray::{ArrayD, Axis, IxDyn};
+
+static SUM_TO_SHAPE: OpKind = OpKind::differentiable("SumToShape");
+static BROADCAST_LIKE: OpKind = OpKind::differentiable("BroadcastLike");
+static BROADCAST_REDUCED: OpKind = OpKind::differentiable("BroadcastReduced");
+static ZEROS_LIKE: OpKind = OpKind::not_differentiable("ZerosLike");
+static ONES_LIKE: OpKind = OpKind::not_differentiable("OnesLike");
+
+pub(super) static KINDS: &[&OpKind] = &[
+    &SUM_TO_SHAPE,
+    &BROADCAST_LIKE,
+    &BROADCAST_REDUCED,
+    &ZEROS_LIKE,
+    &ONES_LIKE,
+];
+
+/// Sums `grad` (the gradient of a broadcast result) back to the shape of
+/// `like` (the input that was broadcast): over leading axes `like` lacks
+/// and over axes where `like` has size 1. When the static shapes show no
+/// broadcasting happened, returns `grad` itself.
+///
+/// ```
+/// use tensorgraph::{Graph, DType, Session, feed, ops::unbroadcast};
+/// let g = Graph::new();
+/// let grad = g.constant(ndarray::Array2::<f32>::ones((4, 3)).into_dyn());
+/// let row = g.placeholder(DType::Float32, [3usize], "row");
+/// let summed = unbroadcast(grad, row);
+/// let mut s = Session::new(&g);
+/// let r = s.run(summed, &feed!{row => vec![0f32; 3]}).unwrap();
+/// assert_eq!(r.into_array::<f32>().unwrap().as_slice().unwrap(), &[4.0, 4.0, 4.0]);
+/// ```
+#[track_caller]
+pub fn unbroadcast(grad: Tensor, like: Tensor) -> Tensor {
+    let (gs, ls) = (grad.shape(), like.shape());
+    if gs.is_fully_defined() && gs == ls {
+        return grad;
+    }
+    grad.graph().add_op(SumToShape, &[grad, like])
+}
+
+/// Broadcasts `x` to the run-time shape of `like` (NumPy rules).
+#[track_caller]
+pub fn broadcast_like(x: Tensor, like: Tensor) -> Tensor {
+    let (xs, ls) = (x.shape(), like.shape());
+    if xs.is_fully_defined() && xs == ls {
+        return x;
+    }
+    x.graph().add_op(BroadcastLike, &[x, like])
+}
+
+/// The gradient plumbing of reductions: `dy` (the gradient of a reduction
+/// of `like` over `axes`) reshaped with the reduced axes restored and
+/// broadcast to `like`'s run-time shape; with `mean`, also divided by the
+/// number of reduced elements.
+#[track_caller]
+pub fn broadcast_reduced(dy: Tensor, like: Tensor, axes: Axes, mean: bool) -> Tensor {
+    dy.graph()
+        .add_op(BroadcastReduced { axes, mean }, &[dy, like])
+}
+
+/// `tf.zeros_like(x)`.
+#[track_caller]
+pub fn zeros_like(x: Tensor) -> Tensor {
+    x.graph().add_op(Fill { one: false }, &[x])
+}
+
+/// `tf.ones_like(x)`.
+#[track_caller]
+pub fn ones_like(x: Tensor) -> Tensor {
+    x.graph().add_op(Fill { one: true }, &[x])
+}
+
+fn same_dtype(inputs: &[TensorSpec]) -> Result<(), String> {
+    if inputs[0].dtype != inputs[1].dtype {
+        return Err(format!(
+            "dtypes differ: {} vs {}",
+            inputs[0].dtype, inputs[1].dtype
+        ));
+    }
+    Ok(())
+}
+
+/// Sums `a` down to `shape` (the inverse of broadcasting `shape` up to
+/// `a`'s shape).
+pub fn sum_to_shape<T: Float>(a: &ArrayD<T>, shape: &[usize]) -> Result<ArrayD<T>, String> {
+    if a.shape() == shape {
+        return Ok(a.clone());
+    }
+    let lead = a.ndim().checked_sub(shape.len()).ok_or_else(|| {
+        format!("cannot sum shape {:?} down to higher-rank shape {:?}", a.shape(), shape)
+    })?;
+    let mut out = a.clone();
+    for _ in 0..lead {
+        out = out.sum_axis(Axis(0));
+    }
+    for (i, &d) in shape.iter().enumerate() {
+        if d == 1 && out.shape()[i] != 1 {
+            out = out.sum_axis(Axis(i)).insert_axis(Axis(i));
+        } else if d != out.shape()[i] {
+            return Err(format!("cannot sum shape {:?} down to shape {:?}", a.shape(), shape));
+        }
+    }
+    Ok(out)
+}
+
+/// Unbroadcast: `sum_to_shape(grad, shape(like))`.
+#[derive(Debug)]
+struct SumToShape;
+
+impl Op for SumToShape {
+    fn kind(&self) -> &'static OpKind {
+        &SUM_TO_SHAPE
+    }
+    fn infer(&self, inputs: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        same_dtype(inputs)?;
+        Ok(vec![inputs[1].clone()])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let shape = k.input(1).shape().to_vec();
+        crate::float_dispatch!(k.input(0), T => {
+            let r = sum_to_shape(k.float::<T>(0)?, &shape)?;
+            k.set(0, r);
+            Ok(())
+        })
+    }
+    /// d grad = broadcast(dy) to grad's shape.
+    fn grad(&self, ctx: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        vec![Some(broadcast_like(ctx.dy(0), ctx.x(0))), None]
+    }
+}
+
+/// `broadcast_to(x, shape(like))`.
+#[derive(Debug)]
+struct BroadcastLike;
+
+impl Op for BroadcastLike {
+    fn kind(&self) -> &'static OpKind {
+        &BROADCAST_LIKE
+    }
+    fn infer(&self, inputs: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        let shape = inputs[0]
+            .shape
+            .broadcast(&inputs[1].shape)
+            .ok_or("shapes cannot broadcast")?;
+        Ok(vec![TensorSpec::new(inputs[0].dtype, shape)])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let target = super::kernel::broadcast_shapes(k.input(0).shape(), k.input(1).shape())?;
+        crate::numeric_dispatch!(k.input(0), T => {
+            let a = T::from_value(k.input(0)).expect("dispatched");
+            let r = a.broadcast(IxDyn(&target)).ok_or("cannot broadcast")?.to_owned();
+            k.set(0, r);
+            Ok(())
+        })
+    }
+    /// dx = unbroadcast(dy, x).
+    fn grad(&self, ctx: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        vec![Some(unbroadcast(ctx.dy(0), ctx.x(0))), None]
+    }
+}
+
+/// Reduction gradient: restore reduced axes, broadcast, maybe divide.
+#[derive(Debug)]
+struct BroadcastReduced {
+    axes: Axes,
+    mean: bool,
+}
+
+impl Op for BroadcastReduced {
+    fn kind(&self) -> &'static OpKind {
+        &BROADCAST_REDUCED
+    }
+    fn infer(&self, inputs: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        Ok(vec![TensorSpec::new(inputs[0].dtype, inputs[1].shape.clone())])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let target = k.input(1).shape().to_vec();
+        let axes = self.axes.resolve(target.len())?;
+        let mut kept = target.clone();
+        let mut count = 1usize;
+        for &a in &axes {
+            count *= kept[a];
+            kept[a] = 1;
+        }
+        crate::float_dispatch!(k.input(0), T => {
+            let dy = k.float::<T>(0)?;
+            let dy = dy
+                .view()
+                .into_shape_with_order(IxDyn(&kept))
+                .map_err(|_| format!("gradient of shape {:?} does not fit reduced shape {:?}", dy.shape(), kept))?;
+            let mut r = dy.broadcast(IxDyn(&target)).ok_or("cannot broadcast")?.to_owned();
+            if self.mean {
+                r.mapv_inplace(|v| v / <T as Float>::from_f64(count.max(1) as f64));
+            }
+            k.set(0, r);
+            Ok(())
+        })
+    }
+    /// d dy = reduce(g) over the same axes (sum, or mean for `mean`).
+    fn grad(&self, ctx: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        let keep = ctx.x(0).shape().rank() == ctx.x(1).shape().rank();
+        let g = if self.mean {
+            super::reduce_mean(ctx.dy(0), self.axes.clone(), keep)
+        } else {
+            super::reduce_sum(ctx.dy(0), self.axes.clone(), keep)
+        };
+        vec![Some(g), None]
+    }
+    fn attrs(&self) -> String {
+        format!("axes={:?}, mean={}", self.axes.0, self.mean)
+    }
+}
+
+/// `zeros_like` / `ones_like`.
+#[derive(Debug)]
+struct Fill {
+    one: bool,
+}
+
+impl Op for Fill {
+    fn kind(&self) -> &'static OpKind {
+        if self.one {
+            &ONES_LIKE
+        } else {
+            &ZEROS_LIKE
+        }
+    }
+    fn infer(&self, inputs: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        Ok(vec![inputs[0].clone()])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let x = k.input(0);
+        let v = if self.one {
+            Value::F64(ArrayD::from_elem(IxDyn(x.shape()), 1.0)).cast(x.dtype())
+        } else {
+            Value::zeros(x.dtype(), x.shape())
+        };
+        k.set(0, v);
+        Ok(())
+    }
+}

@@ -1,0 +1,248 @@
+//! What a kernel sees at run time, and the element-type plumbing that lets
+//! one generic kernel serve float32 and float64.
+
+use crate::value::{Element, Value};
+use ndarray::{ArrayD, IxDyn, LinalgScalar, ScalarOperand, Zip};
+use rand_chacha::ChaCha8Rng;
+
+/// A float element type (`f32` or `f64`) that kernels are generic over.
+pub trait Float:
+    num_traits::Float
+    + num_traits::FromPrimitive
+    + Element
+    + ScalarOperand
+    + LinalgScalar
+    + std::iter::Sum
+    + std::ops::AddAssign
+    + std::ops::SubAssign
+    + std::ops::MulAssign
+    + std::fmt::Display
+    + Default
+{
+    /// Converts from f64 (rounding for f32).
+    fn from_f64(x: f64) -> Self;
+    /// Converts to f64.
+    fn to_f64(self) -> f64;
+}
+
+impl Float for f32 {
+    fn from_f64(x: f64) -> f32 {
+        x as f32
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Float for f64 {
+    fn from_f64(x: f64) -> f64 {
+        x
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+/// Why a kernel failed; the session adds the node's name, kind, input
+/// shapes and creation site.
+#[derive(Debug)]
+pub enum KernelError {
+    /// A message about the inputs (typically shapes known only now).
+    Message(String),
+    /// A variable this op updates (index into `Op::updates`) has no value.
+    Uninitialized(usize),
+    /// `check_numerics` found non-finite values.
+    NonFinite {
+        /// The user's message.
+        message: String,
+        /// `NaN`, `Inf` or `NaN and Inf`.
+        what: &'static str,
+    },
+}
+
+impl From<String> for KernelError {
+    fn from(s: String) -> KernelError {
+        KernelError::Message(s)
+    }
+}
+
+impl From<&str> for KernelError {
+    fn from(s: &str) -> KernelError {
+        KernelError::Message(s.to_string())
+    }
+}
+
+/// Inputs, output buffers, updated variables and random stream of one
+/// kernel invocation.
+///
+/// Output buffers hold the previous run's values (or an empty default):
+/// a kernel may overwrite them whole with [`Kernel::set`], or reuse their
+/// storage when shape and dtype still match.
+pub struct Kernel<'a> {
+    pub(crate) inputs: &'a [&'a Value],
+    pub(crate) outputs: &'a mut [Value],
+    pub(crate) state: &'a mut [Option<Value>],
+    pub(crate) rng: Option<&'a mut ChaCha8Rng>,
+}
+
+impl<'a> Kernel<'a> {
+    /// A kernel context for calling an op directly (tests, tools).
+    pub fn new(
+        inputs: &'a [&'a Value],
+        outputs: &'a mut [Value],
+        state: &'a mut [Option<Value>],
+        rng: Option<&'a mut ChaCha8Rng>,
+    ) -> Kernel<'a> {
+        Kernel {
+            inputs,
+            outputs,
+            state,
+            rng,
+        }
+    }
+
+    /// Input `i`.
+    pub fn input(&self, i: usize) -> &'a Value {
+        self.inputs[i]
+    }
+
+    /// All inputs.
+    pub fn inputs(&self) -> &'a [&'a Value] {
+        self.inputs
+    }
+
+    /// Sets output `i`.
+    pub fn set(&mut self, i: usize, v: impl Into<Value>) {
+        self.outputs[i] = v.into();
+    }
+
+    /// The buffer of output `i`, holding the previous value.
+    pub fn output_mut(&mut self, i: usize) -> &mut Value {
+        &mut self.outputs[i]
+    }
+
+    /// The variables the op updates (in `Op::updates` order).
+    pub fn state(&mut self) -> &mut [Option<Value>] {
+        self.state
+    }
+
+    /// The op's random stream.
+    ///
+    /// # Panics
+    /// When the op did not declare randomness (a bug in the op).
+    pub fn rng(&mut self) -> &mut ChaCha8Rng {
+        self.rng.as_deref_mut().expect("op declared Randomness")
+    }
+
+    /// Input `i` as a float array of type `T`, or an error naming its dtype.
+    pub fn float<T: Float>(&self, i: usize) -> Result<&'a ArrayD<T>, KernelError> {
+        T::from_value(self.inputs[i]).ok_or_else(|| {
+            KernelError::Message(format!(
+                "input {i} has dtype {}, expected {}",
+                self.inputs[i].dtype(),
+                T::DTYPE
+            ))
+        })
+    }
+}
+
+/// Runs a generic float body for the dtype of `$v` (an `&Value`), binding
+/// `$T` to `f32` or `f64`; other dtypes are an error.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! float_dispatch {
+    ($v:expr, $T:ident => $body:expr) => {
+        match $v.dtype() {
+            $crate::DType::Float32 => {
+                type $T = f32;
+                #[allow(unused_imports)]
+                use $crate::Element as _;
+                $body
+            }
+            $crate::DType::Float64 => {
+                type $T = f64;
+                #[allow(unused_imports)]
+                use $crate::Element as _;
+                $body
+            }
+            other => Err($crate::ops::KernelError::Message(format!(
+                "expected a float tensor, got {other}"
+            ))),
+        }
+    };
+}
+
+/// Runs a generic numeric body for the dtype of `$v`, binding `$T` to
+/// `f32`, `f64`, `i32` or `i64`; bool is an error.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! numeric_dispatch {
+    ($v:expr, $T:ident => $body:expr) => {
+        match $v.dtype() {
+            $crate::DType::Float32 => {
+                type $T = f32;
+                #[allow(unused_imports)]
+                use $crate::Element as _;
+                $body
+            }
+            $crate::DType::Float64 => {
+                type $T = f64;
+                #[allow(unused_imports)]
+                use $crate::Element as _;
+                $body
+            }
+            $crate::DType::Int32 => {
+                type $T = i32;
+                #[allow(unused_imports)]
+                use $crate::Element as _;
+                $body
+            }
+            $crate::DType::Int64 => {
+                type $T = i64;
+                #[allow(unused_imports)]
+                use $crate::Element as _;
+                $body
+            }
+            other => Err($crate::ops::KernelError::Message(format!(
+                "expected a numeric tensor, got {other}"
+            ))),
+        }
+    };
+}
+
+/// The NumPy broadcast of two concrete shapes.
+pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
+    let n = a.len().max(b.len());
+    let mut out = vec![0; n];
+    for (i, o) in out.iter_mut().enumerate() {
+        let x = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
+        let y = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        *o = if x == y || y == 1 {
+            x
+        } else if x == 1 {
+            y
+        } else {
+            return Err(format!(
+                "incompatible shapes for broadcasting: {} vs {}",
+                crate::dtype::fmt_dims(a),
+                crate::dtype::fmt_dims(b)
+            ));
+        };
+    }
+    Ok(out)
+}
+
+/// Applies `f` elementwise with NumPy broadcasting.
+pub fn zip_broadcast<A: Copy, B: Copy, C>(
+    a: &ArrayD<A>,
+    b: &ArrayD<B>,
+    f: impl Fn(A, B) -> C,
+) -> Result<ArrayD<C>, String> {
+    if a.shape() == b.shape() {
+        return Ok(Zip::from(a).and(b).map_collect(|&x, &y| f(x, y)));
+    }
+    let shape = broadcast_shapes(a.shape(), b.shape())?;
+    let av = a.broadcast(IxDyn(&shape)).expect("broadcastable");
+    let bv = b.broadcast(IxDyn(&shape)).expect("broadcastable");
+    Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
+}

@@ -1,0 +1,471 @@
+//! Graph inputs and state: placeholders, constants, variables and the ops
+//! that assign them, plus `no_op`/`group` for effects. Variable values
+//! live in the session, never in the graph.
+
+use super::{Kernel, KernelError, Op, OpKind};
+use crate::dtype::{DType, Shape};
+use crate::graph::{Graph, Operation, Tensor, TensorSpec, VariableMeta};
+use crate::value::Value;
+
+static PLACEHOLDER: OpKind = OpKind::not_differentiable("Placeholder");
+static PLACEHOLDER_WITH_DEFAULT: OpKind = OpKind::differentiable("PlaceholderWithDefault");
+static CONST: OpKind = OpKind::not_differentiable("Const");
+static VARIABLE: OpKind = OpKind::not_differentiable("VariableV2");
+static ASSIGN: OpKind = OpKind::not_differentiable("Assign");
+static ASSIGN_ADD: OpKind = OpKind::not_differentiable("AssignAdd");
+static ASSIGN_SUB: OpKind = OpKind::not_differentiable("AssignSub");
+static NO_OP: OpKind = OpKind::not_differentiable("NoOp");
+
+pub(super) static KINDS: &[&OpKind] = &[
+    &PLACEHOLDER,
+    &PLACEHOLDER_WITH_DEFAULT,
+    &CONST,
+    &VARIABLE,
+    &ASSIGN,
+    &ASSIGN_ADD,
+    &ASSIGN_SUB,
+    &NO_OP,
+];
+
+/// A value supplied by the feed of each run.
+#[derive(Debug)]
+pub struct Placeholder {
+    /// The dtype and static shape fed values must have.
+    pub spec: TensorSpec,
+}
+
+impl Op for Placeholder {
+    fn kind(&self) -> &'static OpKind {
+        &PLACEHOLDER
+    }
+    fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        Ok(vec![self.spec.clone()])
+    }
+    fn compute(&self, _: &mut Kernel<'_>) -> Result<(), KernelError> {
+        // The session never schedules a placeholder: a fed one is read from
+        // the feed and an unfed one is reported before anything runs.
+        Err("placeholder was not fed".into())
+    }
+}
+
+/// Passes its default through unless fed.
+#[derive(Debug)]
+pub struct PlaceholderWithDefault {
+    shape: Shape,
+}
+
+impl Op for PlaceholderWithDefault {
+    fn kind(&self) -> &'static OpKind {
+        &PLACEHOLDER_WITH_DEFAULT
+    }
+    fn infer(&self, inputs: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        if let Some(dims) = inputs[0].shape.to_vec() {
+            if !self.shape.is_compatible_with(&dims) {
+                return Err(format!(
+                    "default of shape {} does not fit shape {}",
+                    inputs[0].shape, self.shape
+                ));
+            }
+        }
+        Ok(vec![TensorSpec::new(inputs[0].dtype, self.shape.clone())])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let v = k.input(0).clone();
+        k.set(0, v);
+        Ok(())
+    }
+    /// d default = dy (TF passes the gradient to the default).
+    fn grad(&self, ctx: &super::GradCtx<'_>) -> Vec<Option<Tensor>> {
+        vec![Some(ctx.dy(0))]
+    }
+}
+
+/// A value baked into the graph.
+#[derive(Debug)]
+pub struct Const {
+    /// The value.
+    pub value: Value,
+}
+
+impl Op for Const {
+    fn kind(&self) -> &'static OpKind {
+        &CONST
+    }
+    fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        Ok(vec![TensorSpec::new(
+            self.value.dtype(),
+            self.value.shape(),
+        )])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        k.set(0, self.value.clone());
+        Ok(())
+    }
+    fn attrs(&self) -> String {
+        if self.value.len() == 1 {
+            format!("value={}", self.value)
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// A variable: its value lives in each session's variable store.
+#[derive(Debug)]
+pub struct Variable {
+    /// Index in the session's variable store.
+    pub id: usize,
+    spec: TensorSpec,
+}
+
+impl Op for Variable {
+    fn kind(&self) -> &'static OpKind {
+        &VARIABLE
+    }
+    fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        Ok(vec![self.spec.clone()])
+    }
+    fn compute(&self, _: &mut Kernel<'_>) -> Result<(), KernelError> {
+        // Plans read variables straight from the store; see session::plan.
+        Err("variables are read from the session's store".into())
+    }
+}
+
+/// How an assign op combines the variable and its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AssignMode {
+    Set,
+    Add,
+    Sub,
+}
+
+/// `var = value`, `var += value` or `var -= value`.
+#[derive(Debug)]
+pub struct Assign {
+    var: [usize; 1],
+    spec: TensorSpec,
+    mode: AssignMode,
+}
+
+impl Op for Assign {
+    fn kind(&self) -> &'static OpKind {
+        match self.mode {
+            AssignMode::Set => &ASSIGN,
+            AssignMode::Add => &ASSIGN_ADD,
+            AssignMode::Sub => &ASSIGN_SUB,
+        }
+    }
+    fn infer(&self, inputs: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        let v = &inputs[0];
+        if v.dtype != self.spec.dtype {
+            return Err(format!(
+                "cannot assign a {} value to a {} variable",
+                v.dtype, self.spec.dtype
+            ));
+        }
+        if self.spec.shape.merge(&v.shape).is_none() {
+            return Err(format!(
+                "cannot assign a value of shape {} to a variable of shape {}",
+                v.shape, self.spec.shape
+            ));
+        }
+        Ok(vec![])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let value = k.input(0);
+        let spec_ok = self.spec.shape.is_compatible_with(value.shape());
+        let slot = &mut k.state()[0];
+        if self.mode == AssignMode::Set {
+            if !spec_ok {
+                return Err(format!("value of shape {:?} does not fit the variable", value.shape()).into());
+            }
+            match slot {
+                Some(old) if old.dtype() == value.dtype() && old.shape() == value.shape() => {
+                    crate::with_array!(old, a => a.assign(value.as_array().expect("same dtype")))
+                }
+                _ => *slot = Some(value.clone()),
+            }
+            return Ok(());
+        }
+        let Some(old) = slot.as_mut() else {
+            return Err(KernelError::Uninitialized(0));
+        };
+        if old.shape() != value.shape() {
+            return Err(format!(
+                "variable has shape {:?} but the update has shape {:?}",
+                old.shape(),
+                value.shape()
+            )
+            .into());
+        }
+        let sub = self.mode == AssignMode::Sub;
+        match (old, value) {
+            (Value::F32(a), Value::F32(b)) if sub => *a -= b,
+            (Value::F32(a), Value::F32(b)) => *a += b,
+            (Value::F64(a), Value::F64(b)) if sub => *a -= b,
+            (Value::F64(a), Value::F64(b)) => *a += b,
+            (Value::I32(a), Value::I32(b)) if sub => *a -= b,
+            (Value::I32(a), Value::I32(b)) => *a += b,
+            (Value::I64(a), Value::I64(b)) if sub => *a -= b,
+            (Value::I64(a), Value::I64(b)) => *a += b,
+            _ => return Err("assign_add/assign_sub need numeric values of the variable's dtype".into()),
+        }
+        Ok(())
+    }
+    fn updates(&self) -> &[usize] {
+        &self.var
+    }
+}
+
+/// Does nothing; with control inputs it groups effects (`tf.group`).
+#[derive(Debug)]
+pub struct NoOp;
+
+impl Op for NoOp {
+    fn kind(&self) -> &'static OpKind {
+        &NO_OP
+    }
+    fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        Ok(vec![])
+    }
+    fn compute(&self, _: &mut Kernel<'_>) -> Result<(), KernelError> {
+        Ok(())
+    }
+}
+
+/// The variable id of a variable tensor.
+///
+/// # Panics
+/// When `t` is not a variable (a graph-construction mistake).
+#[track_caller]
+pub(crate) fn variable_id(t: Tensor) -> usize {
+    let g = t.graph();
+    let st = g.read();
+    let node = &st.nodes[t.node()];
+    match node.op.as_any().downcast_ref::<Variable>() {
+        Some(v) => v.id,
+        None => panic!(
+            "`{}` ({}) is not a variable; only variables can be assigned",
+            node.name,
+            node.kind().name
+        ),
+    }
+}
+
+#[track_caller]
+fn assign_op(var: Tensor, value: Tensor, mode: AssignMode, name: &str) -> Operation {
+    let id = variable_id(var);
+    let spec = var.spec();
+    let g = var.graph();
+    let base = format!("{}/{name}", var.name());
+    g.add_node(Assign { var: [id], spec, mode }, &[value], Some(&base))
+}
+
+/// `tf.assign(var, value)`: an op that sets the variable.
+#[track_caller]
+pub fn assign(var: Tensor, value: Tensor) -> Operation {
+    assign_op(var, value, AssignMode::Set, "Assign")
+}
+
+/// `tf.assign_add(var, delta)`.
+#[track_caller]
+pub fn assign_add(var: Tensor, delta: Tensor) -> Operation {
+    assign_op(var, delta, AssignMode::Add, "AssignAdd")
+}
+
+/// `tf.assign_sub(var, delta)`.
+#[track_caller]
+pub fn assign_sub(var: Tensor, delta: Tensor) -> Operation {
+    assign_op(var, delta, AssignMode::Sub, "AssignSub")
+}
+
+/// `tf.group(ops)`: one op that runs all of `ops`.
+#[track_caller]
+pub fn group(ops: &[Operation]) -> Operation {
+    let g = ops.first().expect("group needs at least one op").graph();
+    let _c = g.control_dependencies(ops);
+    g.add_node(NoOp, &[], Some("group_deps"))
+}
+
+/// A scalar constant with `t`'s dtype, in `t`'s graph.
+#[track_caller]
+pub fn scalar_like(x: f64, t: Tensor) -> Tensor {
+    t.graph().constant(Value::F64(ndarray::arr0(x).into_dyn()).cast(t.dtype()))
+}
+
+impl Graph {
+    /// `tf.placeholder(dtype, shape, name)`: a value to be fed at each run.
+    /// Unknown dimensions are `None`, as TF's `[None, 784]`.
+    ///
+    /// ```
+    /// use tensorgraph::{Graph, DType};
+    /// let g = Graph::new();
+    /// let x = g.placeholder(DType::Float32, [None, Some(784)], "X");
+    /// assert_eq!(x.shape().to_string(), "[?, 784]");
+    /// ```
+    #[track_caller]
+    pub fn placeholder(&self, dtype: DType, shape: impl Into<Shape>, name: &str) -> Tensor {
+        let spec = TensorSpec::new(dtype, shape);
+        self.add_node(Placeholder { spec }, &[], Some(name)).output(0)
+    }
+
+    /// `tf.placeholder_with_default(default, shape)`: `default` unless fed.
+    ///
+    /// ```
+    /// use tensorgraph::{Graph, Session, feed};
+    /// let g = Graph::new();
+    /// let keep = g.placeholder_with_default(g.constant(1.0f32), [0usize; 0], "keep_prob");
+    /// let mut s = Session::new(&g);
+    /// assert_eq!(s.run(keep, &feed!{}).unwrap().scalar::<f32>().unwrap(), 1.0);
+    /// assert_eq!(s.run(keep, &feed!{keep => 0.5f32}).unwrap().scalar::<f32>().unwrap(), 0.5);
+    /// ```
+    #[track_caller]
+    pub fn placeholder_with_default(
+        &self,
+        default: Tensor,
+        shape: impl Into<Shape>,
+        name: &str,
+    ) -> Tensor {
+        let op = PlaceholderWithDefault {
+            shape: shape.into(),
+        };
+        self.add_node(op, &[default], Some(name)).output(0)
+    }
+
+    /// `tf.constant(value)` from a scalar, a `Vec` or an ndarray array.
+    ///
+    /// ```
+    /// use tensorgraph::Graph;
+    /// let g = Graph::new();
+    /// let c = g.constant(ndarray::array![[1.0f32, 2.0], [3.0, 4.0]].into_dyn());
+    /// assert_eq!(c.shape().to_string(), "[2, 2]");
+    /// ```
+    #[track_caller]
+    pub fn constant(&self, value: impl Into<Value>) -> Tensor {
+        self.add_node(
+            Const {
+                value: value.into(),
+            },
+            &[],
+            None,
+        )
+        .output(0)
+    }
+
+    /// `tf.Variable(initial_value, name=name)`: a variable whose value lives
+    /// in each session, initialised by `initial_value` when the
+    /// [`Graph::global_variables_initializer`] op (or the variable's own
+    /// initializer) runs. Its static shape and dtype are the initial
+    /// value's. Returns the tensor that reads the variable.
+    ///
+    /// # Panics
+    /// When a variable of that name already exists.
+    ///
+    /// ```
+    /// use tensorgraph::{Graph, Session, feed};
+    /// let g = Graph::new();
+    /// let w = g.variable(g.zeros([2usize, 3], tensorgraph::DType::Float32), "W");
+    /// let init = g.global_variables_initializer();
+    /// let mut s = Session::new(&g);
+    /// s.run(init, &feed!{}).unwrap();
+    /// assert_eq!(s.run(w, &feed!{}).unwrap().shape(), &[2, 3]);
+    /// ```
+    #[track_caller]
+    pub fn variable(&self, initial_value: Tensor, name: &str) -> Tensor {
+        self.variable_with(initial_value, name, true)
+    }
+
+    /// A variable that optimizers leave alone (`trainable=False`), such as
+    /// `global_step` or optimizer slots.
+    #[track_caller]
+    pub fn variable_untrainable(&self, initial_value: Tensor, name: &str) -> Tensor {
+        self.variable_with(initial_value, name, false)
+    }
+
+    #[track_caller]
+    fn variable_with(&self, init: Tensor, name: &str, trainable: bool) -> Tensor {
+        let full = {
+            let st = self.read();
+            let scoped = if st.scopes.is_empty() {
+                name.to_string()
+            } else {
+                format!("{}/{name}", st.scopes.join("/"))
+            };
+            if let Some(&other) = st.names.get(&scoped) {
+                let o = &st.nodes[other];
+                panic!(
+                    "variable `{scoped}` already exists (built at {}:{}); give each variable its own name",
+                    o.site.file(),
+                    o.site.line()
+                );
+            }
+            scoped
+        };
+        let id = self.read().variables.len();
+        let spec = init.spec();
+        let v = self.add_node(Variable { id, spec }, &[], Some(name));
+        debug_assert_eq!(v.name(), full);
+        {
+            let mut st = self.write();
+            st.variables.push(v.node());
+            st.var_meta.push(VariableMeta {
+                initializer: None,
+                trainable,
+            });
+        }
+        let var = v.output(0);
+        let init_op = assign(var, init);
+        self.write().var_meta[id].initializer = Some(init_op);
+        var
+    }
+
+    /// The op that initialises one variable.
+    ///
+    /// # Panics
+    /// When `var` is not a variable.
+    #[track_caller]
+    pub fn initializer(&self, var: Tensor) -> Operation {
+        let id = variable_id(var);
+        self.read().var_meta[id].initializer.expect("set at creation")
+    }
+
+    /// `tf.global_variables_initializer()`: one op that initialises every
+    /// variable built so far.
+    #[track_caller]
+    pub fn global_variables_initializer(&self) -> Operation {
+        let inits: Vec<Operation> = self
+            .read()
+            .var_meta
+            .iter()
+            .filter_map(|m| m.initializer)
+            .collect();
+        let _c = self.control_dependencies(&inits);
+        self.add_node(NoOp, &[], Some("init"))
+    }
+
+    /// `tf.global_variables()`: every variable, in creation order.
+    pub fn global_variables(&self) -> Vec<Tensor> {
+        let st = self.read();
+        st.variables
+            .iter()
+            .map(|&n| Tensor::new(self.id(), n, 0))
+            .collect()
+    }
+
+    /// `tf.trainable_variables()`: the variables optimizers update by default.
+    pub fn trainable_variables(&self) -> Vec<Tensor> {
+        let st = self.read();
+        st.variables
+            .iter()
+            .zip(&st.var_meta)
+            .filter(|(_, m)| m.trainable)
+            .map(|(&n, _)| Tensor::new(self.id(), n, 0))
+            .collect()
+    }
+
+    /// `tf.no_op()`.
+    #[track_caller]
+    pub fn no_op(&self) -> Operation {
+        self.add_node(NoOp, &[], None)
+    }
+}

@@ -1,0 +1,274 @@
+//! Sessions: variable values and random streams live here; `run` looks up
+//! (or compiles once) the plan of its (fetches, feeds) signature and
+//! executes it without touching the graph.
+
+mod feed;
+mod plan;
+
+pub use feed::{Fetch, Fetches, Feeds};
+
+use crate::error::{Error, NodeInfo, Result};
+use crate::graph::Graph;
+use crate::ops::{Kernel, KernelError, Randomness};
+use crate::value::Value;
+use plan::{Plan, Src};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use smallvec::SmallVec;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+/// A session runs a graph (TF1's `tf.Session`). It holds the values of
+/// the graph's variables and the state of its random ops; the graph is
+/// frozen while the session lives.
+///
+/// ```
+/// use tensorgraph::{Graph, DType, Session, feed};
+/// let g = Graph::new();
+/// let x = g.placeholder(DType::Float32, [None, Some(2)], "x");
+/// let w = g.variable(g.ones([2usize, 1], DType::Float32), "w");
+/// let y = x.matmul(w);
+/// let init = g.global_variables_initializer();
+/// let mut sess = Session::new(&g);
+/// sess.run(init, &feed!{}).unwrap();
+/// let batch = ndarray::array![[1.0f32, 2.0], [3.0, 4.0]];
+/// let out = sess.run(y, &feed!{x => &batch}).unwrap().into_array::<f32>().unwrap();
+/// assert_eq!(out.as_slice().unwrap(), &[3.0, 7.0]);
+/// ```
+pub struct Session<'g> {
+    graph: &'g Graph,
+    vars: Vec<Option<Value>>,
+    var_infos: Vec<NodeInfo>,
+    rngs: Vec<ChaCha8Rng>,
+    rng_slots: HashMap<petgraph::graph::NodeIndex, usize>,
+    plans: Vec<Plan>,
+    plan_index: HashMap<u64, Vec<usize>>,
+}
+
+impl std::fmt::Debug for Session<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("variables", &self.vars.len())
+            .field("plans", &self.plans.len())
+            .finish()
+    }
+}
+
+impl<'g> Session<'g> {
+    /// A session on `graph`, with every variable uninitialised and every
+    /// random stream at its start.
+    pub fn new(graph: &'g Graph) -> Session<'g> {
+        let st = graph.read();
+        let var_infos: Vec<NodeInfo> = st.variables.iter().map(|&n| st.nodes[n].info()).collect();
+        let mut rngs = Vec::with_capacity(st.random_nodes.len());
+        let mut rng_slots = HashMap::new();
+        for (slot, &n) in st.random_nodes.iter().enumerate() {
+            let node = &st.nodes[n];
+            let seed = match node.op.randomness() {
+                Randomness::Random {
+                    graph_seed,
+                    op_seed,
+                } => crate::ops::stream_seed(graph_seed, op_seed, &node.name),
+                Randomness::None => None,
+            };
+            rngs.push(match seed {
+                Some(s) => ChaCha8Rng::seed_from_u64(s),
+                None => ChaCha8Rng::from_os_rng(),
+            });
+            rng_slots.insert(n, slot);
+        }
+        drop(st);
+        graph.freeze();
+        Session {
+            graph,
+            vars: vec![None; var_infos.len()],
+            var_infos,
+            rngs,
+            rng_slots,
+            plans: Vec::new(),
+            plan_index: HashMap::new(),
+        }
+    }
+
+    /// The graph this session runs.
+    pub fn graph(&self) -> &'g Graph {
+        self.graph
+    }
+
+    /// `sess.run(fetches, feed_dict)`: computes what `fetches` need (and
+    /// nothing else), returning values in the fetches' structure: a
+    /// [`Value`] per tensor, `()` per operation.
+    ///
+    /// # Errors
+    /// Unfed placeholders (all listed), feeds of the wrong dtype or shape,
+    /// run-time shape mismatches, uninitialised variables and
+    /// `check_numerics` failures; each names the node, its op and the line
+    /// that built it.
+    pub fn run<F: Fetches>(&mut self, fetches: F, feeds: &Feeds<'_>) -> Result<F::Output> {
+        let mut targets = SmallVec::<[Fetch; 8]>::new();
+        fetches.targets(&mut targets);
+        let pi = self.plan_for(&targets, feeds)?;
+        let values = self.execute(pi, feeds)?;
+        Ok(fetches.extract(&mut values.into_iter()))
+    }
+
+    /// The index of the plan for this signature, compiling it the first time.
+    fn plan_for(&mut self, fetches: &[Fetch], feeds: &Feeds<'_>) -> Result<usize> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        fetches.hash(&mut h);
+        for (t, _) in &feeds.items {
+            t.hash(&mut h);
+        }
+        let key = h.finish();
+        if let Some(candidates) = self.plan_index.get(&key) {
+            for &i in candidates {
+                let p = &self.plans[i];
+                if p.fetches == fetches
+                    && p.feeds.len() == feeds.items.len()
+                    && p.feeds.iter().zip(&feeds.items).all(|(a, (b, _))| a == b)
+                {
+                    return Ok(i);
+                }
+            }
+        }
+        let feed_tensors: Vec<_> = feeds.items.iter().map(|(t, _)| *t).collect();
+        let plan = plan::compile(self.graph, fetches, &feed_tensors, &self.rng_slots)?;
+        self.plans.push(plan);
+        let i = self.plans.len() - 1;
+        self.plan_index.entry(key).or_default().push(i);
+        Ok(i)
+    }
+
+    fn execute(&mut self, pi: usize, feeds: &Feeds<'_>) -> Result<Vec<Option<Value>>> {
+        let Session {
+            vars,
+            var_infos,
+            rngs,
+            plans,
+            ..
+        } = self;
+        let plan = &mut plans[pi];
+        for ((spec, info), (_, v)) in plan.feed_checks.iter().zip(&feeds.items) {
+            if v.dtype() != spec.dtype {
+                return Err(Error::FeedDType {
+                    node: info.clone(),
+                    expected: spec.dtype,
+                    got: v.dtype(),
+                });
+            }
+            if !spec.shape.is_compatible_with(v.shape()) {
+                return Err(Error::FeedShape {
+                    node: info.clone(),
+                    expected: spec.shape.to_string(),
+                    got: crate::dtype::fmt_dims(v.shape()),
+                });
+            }
+        }
+        for (&slot, (_, v)) in plan.feed_slots.iter().zip(&feeds.items) {
+            plan.bufs[slot].copy_from_view(v);
+        }
+        let Plan {
+            steps,
+            bufs,
+            consts,
+            ..
+        } = plan;
+        for step in steps.iter() {
+            let mut outs: SmallVec<[Value; 2]> =
+                step.outputs.iter().map(|&s| std::mem::take(&mut bufs[s])).collect();
+            let mut state: SmallVec<[Option<Value>; 4]> =
+                step.updates.iter().map(|&v| vars[v].take()).collect();
+            let result = {
+                let mut inputs: SmallVec<[&Value; 4]> = SmallVec::new();
+                for src in &step.inputs {
+                    inputs.push(match *src {
+                        Src::Slot(s) => &bufs[s],
+                        Src::Const(c) => &consts[c],
+                        Src::Var(v) => match &vars[v] {
+                            Some(val) => val,
+                            None if step.updates.contains(&v) => {
+                                return Err(Error::InvalidArgument(format!(
+                                    "{} reads and updates variable {} directly; read it through identity() first",
+                                    step.info, var_infos[v]
+                                )))
+                            }
+                            None => {
+                                return Err(Error::UninitializedVariable {
+                                    var: var_infos[v].clone(),
+                                    reader: step.info.clone(),
+                                })
+                            }
+                        },
+                    });
+                }
+                let rng = step.rng.map(|r| &mut rngs[r]);
+                let mut k = Kernel::new(&inputs, &mut outs, &mut state, rng);
+                step.op.compute(&mut k).map_err(|e| {
+                    kernel_error(e, step, &inputs, var_infos)
+                })
+            };
+            for (&v, val) in step.updates.iter().zip(state) {
+                vars[v] = val;
+            }
+            for (&s, val) in step.outputs.iter().zip(outs) {
+                bufs[s] = val;
+            }
+            result?;
+        }
+        let mut out = Vec::with_capacity(plan.fetch_srcs.len());
+        for src in &plan.fetch_srcs {
+            out.push(match *src {
+                None => None,
+                Some(Src::Slot(s)) => Some(plan.bufs[s].clone()),
+                Some(Src::Const(c)) => Some(plan.consts[c].clone()),
+                Some(Src::Var(v)) => match &vars[v] {
+                    Some(val) => Some(val.clone()),
+                    None => {
+                        return Err(Error::UninitializedVariable {
+                            var: var_infos[v].clone(),
+                            reader: var_infos[v].clone(),
+                        })
+                    }
+                },
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn kernel_error(e: KernelError, step: &plan::Step, inputs: &[&Value], var_infos: &[NodeInfo]) -> Error {
+    match e {
+        KernelError::Message(message) => Error::Runtime {
+            node: step.info.clone(),
+            input_shapes: describe(inputs),
+            message,
+        },
+        KernelError::Uninitialized(i) => Error::UninitializedVariable {
+            var: var_infos[step.updates[i]].clone(),
+            reader: step.info.clone(),
+        },
+        KernelError::NonFinite { message, what } => Error::CheckNumerics {
+            node: step.info.clone(),
+            message,
+            what,
+        },
+    }
+}
+
+/// `float32[128, 784], float32[784, 200]`.
+fn describe(inputs: &[&Value]) -> String {
+    if inputs.is_empty() {
+        return "(none)".into();
+    }
+    inputs
+        .iter()
+        .map(|v| format!("{}{}", v.dtype(), crate::dtype::fmt_dims(v.shape())))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        self.graph.unfreeze();
+    }
+}
