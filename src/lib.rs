@@ -26,6 +26,7 @@
 
 pub mod dtype;
 mod error;
+pub mod gradcheck;
 pub mod gradients;
 pub mod graph;
 pub mod ops;

@@ -341,6 +341,12 @@ impl<'a> IntoFeed<'a> for FeedValue<'a> {
     }
 }
 
+impl<'a> IntoFeed<'a> for Value {
+    fn into_feed(self) -> FeedValue<'a> {
+        with_array!(self, a => Element::feed_cow(a.into()))
+    }
+}
+
 impl<'a> IntoFeed<'a> for &'a Value {
     fn into_feed(self) -> FeedValue<'a> {
         with_array!(self, a => Element::feed_cow(a.view().into()))
