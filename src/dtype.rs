@@ -120,7 +120,11 @@ impl Shape {
     /// rank or that dimension is unknown.
     pub fn dim(&self, axis: isize) -> Dim {
         let dims = self.0.as_ref()?;
-        let i = if axis < 0 { dims.len() as isize + axis } else { axis };
+        let i = if axis < 0 {
+            dims.len() as isize + axis
+        } else {
+            axis
+        };
         dims.get(usize::try_from(i).ok()?).copied().flatten()
     }
 
@@ -145,7 +149,10 @@ impl Shape {
             None => true,
             Some(dims) => {
                 dims.len() == concrete.len()
-                    && dims.iter().zip(concrete).all(|(d, &c)| d.is_none_or(|d| d == c))
+                    && dims
+                        .iter()
+                        .zip(concrete)
+                        .all(|(d, &c)| d.is_none_or(|d| d == c))
             }
         }
     }
@@ -183,8 +190,16 @@ impl Shape {
         let n = a.len().max(b.len());
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
-            let x = if i + a.len() >= n { a[i + a.len() - n] } else { Some(1) };
-            let y = if i + b.len() >= n { b[i + b.len() - n] } else { Some(1) };
+            let x = if i + a.len() >= n {
+                a[i + a.len() - n]
+            } else {
+                Some(1)
+            };
+            let y = if i + b.len() >= n {
+                b[i + b.len() - n]
+            } else {
+                Some(1)
+            };
             out.push(match (x, y) {
                 (Some(1), y) => y,
                 (x, Some(1)) => x,

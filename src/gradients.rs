@@ -110,12 +110,7 @@ impl<'g> Builder<'g> {
         }
     }
 
-    fn run(
-        &self,
-        ys: &[Tensor],
-        xs: &[Tensor],
-        grad_ys: &[Option<Tensor>],
-    ) -> Vec<Option<Tensor>> {
+    fn run(&self, ys: &[Tensor], xs: &[Tensor], grad_ys: &[Option<Tensor>]) -> Vec<Option<Tensor>> {
         let mut pending: HashMap<Tensor, Vec<Tensor>> = HashMap::new();
         for (i, &y) in ys.iter().enumerate() {
             if !self.depends_on_x[y.node().index()] || !y.dtype().is_float() {
@@ -140,7 +135,11 @@ impl<'g> Builder<'g> {
             let v = self.view(node);
             let mut out_grads = Vec::with_capacity(v.outputs.len());
             for &o in &v.outputs {
-                out_grads.push(pending.remove(&o).map(|parts| self.sum(o, parts, &mut done)));
+                out_grads.push(
+                    pending
+                        .remove(&o)
+                        .map(|parts| self.sum(o, parts, &mut done)),
+                );
             }
             if out_grads.iter().all(Option::is_none) || !v.differentiable || v.inputs.is_empty() {
                 continue;

@@ -241,11 +241,26 @@ macro_rules! element {
             }
             fn cast_from(v: &Value) -> ArrayD<Self> {
                 match v {
-                    Value::F32(a) => a.mapv(|$x| { let $x = $x.as_f64(); $conv }),
-                    Value::F64(a) => a.mapv(|$x| { let $x = $x.as_f64(); $conv }),
-                    Value::I32(a) => a.mapv(|$x| { let $x = $x.as_f64(); $conv }),
-                    Value::I64(a) => a.mapv(|$x| { let $x = $x.as_f64(); $conv }),
-                    Value::Bool(a) => a.mapv(|$x| { let $x = $x.as_f64(); $conv }),
+                    Value::F32(a) => a.mapv(|$x| {
+                        let $x = $x.as_f64();
+                        $conv
+                    }),
+                    Value::F64(a) => a.mapv(|$x| {
+                        let $x = $x.as_f64();
+                        $conv
+                    }),
+                    Value::I32(a) => a.mapv(|$x| {
+                        let $x = $x.as_f64();
+                        $conv
+                    }),
+                    Value::I64(a) => a.mapv(|$x| {
+                        let $x = $x.as_f64();
+                        $conv
+                    }),
+                    Value::Bool(a) => a.mapv(|$x| {
+                        let $x = $x.as_f64();
+                        $conv
+                    }),
                 }
             }
             fn feed_cow(a: CowArray<'_, Self, IxDyn>) -> FeedValue<'_> {

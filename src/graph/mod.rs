@@ -279,7 +279,11 @@ impl Graph {
                     op.kind().name,
                     site.file(),
                     site.line(),
-                    if shapes.is_empty() { "none".into() } else { shapes.join(", ") }
+                    if shapes.is_empty() {
+                        "none".into()
+                    } else {
+                        shapes.join(", ")
+                    }
                 );
             }
         };
@@ -314,7 +318,11 @@ impl Graph {
     }
 
     /// Runs `f` with every node built inside attributed to `site`.
-    pub(crate) fn with_site<R>(&self, site: &'static Location<'static>, f: impl FnOnce() -> R) -> R {
+    pub(crate) fn with_site<R>(
+        &self,
+        site: &'static Location<'static>,
+        f: impl FnOnce() -> R,
+    ) -> R {
         let prev = self.write().site_override.replace(site);
         let r = f();
         self.write().site_override = prev;
@@ -325,7 +333,9 @@ impl Graph {
     /// (TF1's `tf.control_dependencies`).
     pub fn control_dependencies(&self, deps: &[Operation]) -> ControlGuard {
         self.write().control_scopes.push(deps.to_vec());
-        ControlGuard { graph: self.clone() }
+        ControlGuard {
+            graph: self.clone(),
+        }
     }
 
     pub(crate) fn freeze(&self) {

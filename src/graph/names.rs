@@ -12,7 +12,11 @@ impl GraphState {
             format!("{}/{base}", self.scopes.join("/"))
         };
         let count = self.name_counts.entry(full.clone()).or_insert(0);
-        let mut name = if *count == 0 { full.clone() } else { format!("{full}_{count}") };
+        let mut name = if *count == 0 {
+            full.clone()
+        } else {
+            format!("{full}_{count}")
+        };
         *count += 1;
         while self.names.contains_key(&name) {
             let c = self.name_counts.entry(full.clone()).or_insert(0);
@@ -43,7 +47,9 @@ impl Graph {
         let unique = st.unique_name(name);
         let last = unique.rsplit('/').next().unwrap_or(&unique).to_string();
         st.scopes.push(last);
-        ScopeGuard { graph: self.clone() }
+        ScopeGuard {
+            graph: self.clone(),
+        }
     }
 
     /// The current name scope, `""` at top level.

@@ -20,9 +20,8 @@ pub(super) fn register(make: impl FnOnce(u32) -> GraphShared) -> Graph {
 /// When the graph was dropped while handles to its tensors remained.
 pub(super) fn lookup(id: u32) -> Graph {
     let graphs = GRAPHS.lock().unwrap_or_else(|e| e.into_inner());
-    let shared = graphs
-        .get(id as usize)
-        .and_then(Weak::upgrade)
-        .expect("this tensor's graph has been dropped; keep the Graph alive while using its tensors");
+    let shared = graphs.get(id as usize).and_then(Weak::upgrade).expect(
+        "this tensor's graph has been dropped; keep the Graph alive while using its tensors",
+    );
     Graph { shared }
 }

@@ -150,7 +150,9 @@ impl Operation {
     /// All outputs of the node.
     pub fn outputs(self) -> Vec<Tensor> {
         let n = self.graph().with_node(self.node(), |n| n.outputs.len());
-        (0..n).map(|k| Tensor::new(self.graph, self.node(), k)).collect()
+        (0..n)
+            .map(|k| Tensor::new(self.graph, self.node(), k))
+            .collect()
     }
 
     /// The node's unique name.

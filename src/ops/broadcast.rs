@@ -97,7 +97,11 @@ pub fn sum_to_shape<T: Float>(a: &ArrayD<T>, shape: &[usize]) -> Result<ArrayD<T
         return Ok(a.clone());
     }
     let lead = a.ndim().checked_sub(shape.len()).ok_or_else(|| {
-        format!("cannot sum shape {:?} down to higher-rank shape {:?}", a.shape(), shape)
+        format!(
+            "cannot sum shape {:?} down to higher-rank shape {:?}",
+            a.shape(),
+            shape
+        )
     })?;
     let mut out = a.clone();
     for _ in 0..lead {
@@ -107,7 +111,11 @@ pub fn sum_to_shape<T: Float>(a: &ArrayD<T>, shape: &[usize]) -> Result<ArrayD<T
         if d == 1 && out.shape()[i] != 1 {
             out = out.sum_axis(Axis(i)).insert_axis(Axis(i));
         } else if d != out.shape()[i] {
-            return Err(format!("cannot sum shape {:?} down to shape {:?}", a.shape(), shape));
+            return Err(format!(
+                "cannot sum shape {:?} down to shape {:?}",
+                a.shape(),
+                shape
+            ));
         }
     }
     Ok(out)
@@ -181,7 +189,10 @@ impl Op for BroadcastReduced {
         &BROADCAST_REDUCED
     }
     fn infer(&self, inputs: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        Ok(vec![TensorSpec::new(inputs[0].dtype, inputs[1].shape.clone())])
+        Ok(vec![TensorSpec::new(
+            inputs[0].dtype,
+            inputs[1].shape.clone(),
+        )])
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         let target = k.input(1).shape().to_vec();

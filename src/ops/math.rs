@@ -19,15 +19,20 @@ static CAST: OpKind = OpKind::differentiable("Cast");
 pub(super) static KINDS: &[&OpKind] = &[&ADD, &SUB, &MUL, &DIV, &NEG, &MATMUL, &CAST, &ADD_N];
 
 /// Static rule of a broadcasting binary op: equal dtypes, broadcast shapes.
-pub(crate) fn infer_broadcast(inputs: &[TensorSpec], out: Option<DType>) -> Result<Vec<TensorSpec>, String> {
+pub(crate) fn infer_broadcast(
+    inputs: &[TensorSpec],
+    out: Option<DType>,
+) -> Result<Vec<TensorSpec>, String> {
     let (a, b) = (&inputs[0], &inputs[1]);
     if a.dtype != b.dtype {
         return Err(format!("dtypes differ: {} vs {}", a.dtype, b.dtype));
     }
-    let shape = a
-        .shape
-        .broadcast(&b.shape)
-        .ok_or_else(|| format!("incompatible shapes for broadcasting: {} vs {}", a.shape, b.shape))?;
+    let shape = a.shape.broadcast(&b.shape).ok_or_else(|| {
+        format!(
+            "incompatible shapes for broadcasting: {} vs {}",
+            a.shape, b.shape
+        )
+    })?;
     Ok(vec![TensorSpec::new(out.unwrap_or(a.dtype), shape)])
 }
 
@@ -85,7 +90,10 @@ impl Op for SubOp {
     /// d(x-y) = (dy, -dy).
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
         let dy = c.dy(0);
-        vec![Some(unbroadcast(dy, c.x(0))), Some(unbroadcast(-dy, c.x(1)))]
+        vec![
+            Some(unbroadcast(dy, c.x(0))),
+            Some(unbroadcast(-dy, c.x(1))),
+        ]
     }
 }
 
@@ -196,8 +204,14 @@ fn matmul_kernel<T: Element + LinalgScalar>(
     ta: bool,
     tb: bool,
 ) -> Result<ndarray::ArrayD<T>, String> {
-    let a = a.view().into_dimensionality::<Ix2>().map_err(|_| "matmul needs rank-2 inputs")?;
-    let b = b.view().into_dimensionality::<Ix2>().map_err(|_| "matmul needs rank-2 inputs")?;
+    let a = a
+        .view()
+        .into_dimensionality::<Ix2>()
+        .map_err(|_| "matmul needs rank-2 inputs")?;
+    let b = b
+        .view()
+        .into_dimensionality::<Ix2>()
+        .map_err(|_| "matmul needs rank-2 inputs")?;
     let a = if ta { a.reversed_axes() } else { a };
     let b = if tb { b.reversed_axes() } else { b };
     if a.ncols() != b.nrows() {
@@ -364,9 +378,12 @@ impl Op for AddN {
             if s.dtype != i[0].dtype {
                 return Err(format!("dtypes differ: {} vs {}", i[0].dtype, s.dtype));
             }
-            shape = shape
-                .merge(&s.shape)
-                .ok_or_else(|| format!("add_n needs equal shapes, got {} and {}", i[0].shape, s.shape))?;
+            shape = shape.merge(&s.shape).ok_or_else(|| {
+                format!(
+                    "add_n needs equal shapes, got {} and {}",
+                    i[0].shape, s.shape
+                )
+            })?;
         }
         Ok(vec![TensorSpec::new(i[0].dtype, shape)])
     }

@@ -137,7 +137,10 @@ impl Op for FillOp {
         &FILL
     }
     fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        Ok(vec![TensorSpec::new(self.value.dtype(), self.value.shape())])
+        Ok(vec![TensorSpec::new(
+            self.value.dtype(),
+            self.value.shape(),
+        )])
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         k.set(0, self.value.clone());
@@ -174,7 +177,11 @@ impl Graph {
         stddev: f64,
         opts: RandomOptions,
     ) -> Tensor {
-        self.random(shape.as_ref(), RandomDistribution::Normal { mean, stddev }, opts)
+        self.random(
+            shape.as_ref(),
+            RandomDistribution::Normal { mean, stddev },
+            opts,
+        )
     }
 
     /// `tf.truncated_normal(shape, stddev=stddev)`: normal samples beyond
@@ -267,13 +274,19 @@ impl Graph {
 
 /// The seed of a random node's stream in a new session, or `None` for an
 /// OS-seeded stream (neither graph nor op seed set).
-pub(crate) fn stream_seed(graph_seed: Option<u64>, op_seed: Option<u64>, name: &str) -> Option<u64> {
+pub(crate) fn stream_seed(
+    graph_seed: Option<u64>,
+    op_seed: Option<u64>,
+    name: &str,
+) -> Option<u64> {
     let op = match (graph_seed, op_seed) {
         (None, None) => return None,
         (_, Some(s)) => s,
         (Some(_), None) => fnv1a(name.as_bytes()),
     };
-    Some(splitmix(splitmix(graph_seed.unwrap_or(DEFAULT_GRAPH_SEED)) ^ op))
+    Some(splitmix(
+        splitmix(graph_seed.unwrap_or(DEFAULT_GRAPH_SEED)) ^ op,
+    ))
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {

@@ -14,7 +14,11 @@ pub(super) static KINDS: &[&OpKind] = &[&SUM, &MEAN];
 /// Static shape of a reduction.
 pub(crate) fn reduced_shape(x: &Shape, axes: &Axes, keepdims: bool) -> Result<Shape, String> {
     let Some(dims) = x.dims() else {
-        return Ok(if keepdims || axes.0.is_some() { Shape::unknown() } else { Shape::scalar() });
+        return Ok(if keepdims || axes.0.is_some() {
+            Shape::unknown()
+        } else {
+            Shape::scalar()
+        });
     };
     let axes = axes.resolve(dims.len())?;
     let mut out = Vec::with_capacity(dims.len());
@@ -89,7 +93,12 @@ impl Op for Reduce {
     }
     /// Sum: dx = broadcast(dy); mean: dx = broadcast(dy) / count.
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
-        vec![Some(broadcast_reduced(c.dy(0), c.x(0), self.axes.clone(), self.mean))]
+        vec![Some(broadcast_reduced(
+            c.dy(0),
+            c.x(0),
+            self.axes.clone(),
+            self.mean,
+        ))]
     }
     fn attrs(&self) -> String {
         format!("axis={:?}, keepdims={}", self.axes.0, self.keepdims)
@@ -127,4 +136,3 @@ pub fn reduce_mean(x: Tensor, axis: impl Into<Axes>, keepdims: bool) -> Tensor {
     };
     x.graph().add_op(op, &[x])
 }
-

@@ -177,7 +177,11 @@ impl Op for Assign {
         let slot = &mut k.state()[0];
         if self.mode == AssignMode::Set {
             if !spec_ok {
-                return Err(format!("value of shape {:?} does not fit the variable", value.shape()).into());
+                return Err(format!(
+                    "value of shape {:?} does not fit the variable",
+                    value.shape()
+                )
+                .into());
             }
             match slot {
                 Some(old) if old.dtype() == value.dtype() && old.shape() == value.shape() => {
@@ -208,7 +212,11 @@ impl Op for Assign {
             (Value::I32(a), Value::I32(b)) => *a += b,
             (Value::I64(a), Value::I64(b)) if sub => *a -= b,
             (Value::I64(a), Value::I64(b)) => *a += b,
-            _ => return Err("assign_add/assign_sub need numeric values of the variable's dtype".into()),
+            _ => {
+                return Err(
+                    "assign_add/assign_sub need numeric values of the variable's dtype".into(),
+                )
+            }
         }
         Ok(())
     }
@@ -258,7 +266,15 @@ fn assign_op(var: Tensor, value: Tensor, mode: AssignMode, name: &str) -> Operat
     let spec = var.spec();
     let g = var.graph();
     let base = format!("{}/{name}", var.name());
-    g.add_node(Assign { var: [id], spec, mode }, &[value], Some(&base))
+    g.add_node(
+        Assign {
+            var: [id],
+            spec,
+            mode,
+        },
+        &[value],
+        Some(&base),
+    )
 }
 
 /// `tf.assign(var, value)`: an op that sets the variable.
@@ -290,7 +306,8 @@ pub fn group(ops: &[Operation]) -> Operation {
 /// A scalar constant with `t`'s dtype, in `t`'s graph.
 #[track_caller]
 pub fn scalar_like(x: f64, t: Tensor) -> Tensor {
-    t.graph().constant(Value::F64(ndarray::arr0(x).into_dyn()).cast(t.dtype()))
+    t.graph()
+        .constant(Value::F64(ndarray::arr0(x).into_dyn()).cast(t.dtype()))
 }
 
 impl Graph {
@@ -306,7 +323,8 @@ impl Graph {
     #[track_caller]
     pub fn placeholder(&self, dtype: DType, shape: impl Into<Shape>, name: &str) -> Tensor {
         let spec = TensorSpec::new(dtype, shape);
-        self.add_node(Placeholder { spec }, &[], Some(name)).output(0)
+        self.add_node(Placeholder { spec }, &[], Some(name))
+            .output(0)
     }
 
     /// `tf.placeholder_with_default(default, shape)`: `default` unless fed.
@@ -426,7 +444,9 @@ impl Graph {
     #[track_caller]
     pub fn initializer(&self, var: Tensor) -> Operation {
         let id = variable_id(var);
-        self.read().var_meta[id].initializer.expect("set at creation")
+        self.read().var_meta[id]
+            .initializer
+            .expect("set at creation")
     }
 
     /// `tf.global_variables_initializer()`: one op that initialises every

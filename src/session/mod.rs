@@ -5,7 +5,7 @@
 mod feed;
 mod plan;
 
-pub use feed::{Fetch, Fetches, Feeds};
+pub use feed::{Feeds, Fetch, Fetches};
 
 use crate::error::{Error, NodeInfo, Result};
 use crate::graph::Graph;
@@ -88,6 +88,12 @@ impl<'g> Session<'g> {
             plans: Vec::new(),
             plan_index: HashMap::new(),
         }
+    }
+
+    /// How many execution plans are compiled: one per distinct (fetches,
+    /// feeds) signature run so far. A repeated run reuses its plan.
+    pub fn cached_plans(&self) -> usize {
+        self.plans.len()
     }
 
     /// The graph this session runs.
@@ -174,8 +180,11 @@ impl<'g> Session<'g> {
             ..
         } = plan;
         for step in steps.iter() {
-            let mut outs: SmallVec<[Value; 2]> =
-                step.outputs.iter().map(|&s| std::mem::take(&mut bufs[s])).collect();
+            let mut outs: SmallVec<[Value; 2]> = step
+                .outputs
+                .iter()
+                .map(|&s| std::mem::take(&mut bufs[s]))
+                .collect();
             let mut state: SmallVec<[Option<Value>; 4]> =
                 step.updates.iter().map(|&v| vars[v].take()).collect();
             let result = {
@@ -203,9 +212,9 @@ impl<'g> Session<'g> {
                 }
                 let rng = step.rng.map(|r| &mut rngs[r]);
                 let mut k = Kernel::new(&inputs, &mut outs, &mut state, rng);
-                step.op.compute(&mut k).map_err(|e| {
-                    kernel_error(e, step, &inputs, var_infos)
-                })
+                step.op
+                    .compute(&mut k)
+                    .map_err(|e| kernel_error(e, step, &inputs, var_infos))
             };
             for (&v, val) in step.updates.iter().zip(state) {
                 vars[v] = val;
@@ -236,7 +245,12 @@ impl<'g> Session<'g> {
     }
 }
 
-fn kernel_error(e: KernelError, step: &plan::Step, inputs: &[&Value], var_infos: &[NodeInfo]) -> Error {
+fn kernel_error(
+    e: KernelError,
+    step: &plan::Step,
+    inputs: &[&Value],
+    var_infos: &[NodeInfo],
+) -> Error {
     match e {
         KernelError::Message(message) => Error::Runtime {
             node: step.info.clone(),

@@ -57,8 +57,9 @@ fn conformance() {
             if only.as_deref().is_some_and(|o| !name.contains(o)) {
                 continue;
             }
-            let outcome = std::panic::catch_unwind(|| run_case(case))
-                .unwrap_or_else(|e| Outcome::Failed(format!("panicked: {}", support::panic_text(&e))));
+            let outcome = std::panic::catch_unwind(|| run_case(case)).unwrap_or_else(|e| {
+                Outcome::Failed(format!("panicked: {}", support::panic_text(&e)))
+            });
             match outcome {
                 Outcome::Passed => p += 1,
                 Outcome::Failed(why) => {

@@ -30,11 +30,22 @@ pub fn tensor(j: &Json) -> Value {
     let s = IxDyn(&shape);
     let f = |d: &Json| d.as_f64().expect("number");
     match dtype(j) {
-        DType::Float32 => Value::F32(ArrayD::from_shape_vec(s, data.iter().map(|d| f(d) as f32).collect()).unwrap()),
-        DType::Float64 => Value::F64(ArrayD::from_shape_vec(s, data.iter().map(f).collect()).unwrap()),
-        DType::Int32 => Value::I32(ArrayD::from_shape_vec(s, data.iter().map(|d| d.as_i64().unwrap() as i32).collect()).unwrap()),
-        DType::Int64 => Value::I64(ArrayD::from_shape_vec(s, data.iter().map(|d| d.as_i64().unwrap()).collect()).unwrap()),
-        DType::Bool => Value::Bool(ArrayD::from_shape_vec(s, data.iter().map(|d| d.as_bool().unwrap()).collect()).unwrap()),
+        DType::Float32 => Value::F32(
+            ArrayD::from_shape_vec(s, data.iter().map(|d| f(d) as f32).collect()).unwrap(),
+        ),
+        DType::Float64 => {
+            Value::F64(ArrayD::from_shape_vec(s, data.iter().map(f).collect()).unwrap())
+        }
+        DType::Int32 => Value::I32(
+            ArrayD::from_shape_vec(s, data.iter().map(|d| d.as_i64().unwrap() as i32).collect())
+                .unwrap(),
+        ),
+        DType::Int64 => Value::I64(
+            ArrayD::from_shape_vec(s, data.iter().map(|d| d.as_i64().unwrap()).collect()).unwrap(),
+        ),
+        DType::Bool => Value::Bool(
+            ArrayD::from_shape_vec(s, data.iter().map(|d| d.as_bool().unwrap()).collect()).unwrap(),
+        ),
     }
 }
 
@@ -47,10 +58,18 @@ pub fn dtype(j: &Json) -> DType {
 pub fn compare(what: &str, got: &Value, want: &Json, rtol: f64, atol: f64) -> Result<(), String> {
     let want = tensor(want);
     if got.dtype() != want.dtype() {
-        return Err(format!("{what}: dtype {} but TF gives {}", got.dtype(), want.dtype()));
+        return Err(format!(
+            "{what}: dtype {} but TF gives {}",
+            got.dtype(),
+            want.dtype()
+        ));
     }
     if got.shape() != want.shape() {
-        return Err(format!("{what}: shape {:?} but TF gives {:?}", got.shape(), want.shape()));
+        return Err(format!(
+            "{what}: shape {:?} but TF gives {:?}",
+            got.shape(),
+            want.shape()
+        ));
     }
     let (g, w) = (got.to_array::<f64>(), want.to_array::<f64>());
     let mut worst: Option<(usize, f64, f64)> = None;
@@ -62,7 +81,9 @@ pub fn compare(what: &str, got: &Value, want: &Json, rtol: f64, atol: f64) -> Re
     }
     match worst {
         None => Ok(()),
-        Some((i, a, b)) => Err(format!("{what}: element {i} is {a} but TF gives {b} (rtol {rtol}, atol {atol})")),
+        Some((i, a, b)) => Err(format!(
+            "{what}: element {i} is {a} but TF gives {b} (rtol {rtol}, atol {atol})"
+        )),
     }
 }
 
@@ -103,7 +124,11 @@ fn run_op_case_inner(case: &Json, build: Build) -> Result<Outcome, String> {
         _ => vec![&case["output"]],
     };
     if wants.len() != outputs.len() {
-        return Err(format!("{} outputs but TF gives {}", outputs.len(), wants.len()));
+        return Err(format!(
+            "{} outputs but TF gives {}",
+            outputs.len(),
+            wants.len()
+        ));
     }
     // Gradients, if the case has them.
     let mut grad_checks: Vec<(String, Option<Tensor>, Json)> = Vec::new();
@@ -162,8 +187,4 @@ fn run_op_case_inner(case: &Json, build: Build) -> Result<Outcome, String> {
 /// Attribute helpers.
 pub fn attr_bool(attrs: &Json, key: &str, default: bool) -> bool {
     attrs.get(key).and_then(Json::as_bool).unwrap_or(default)
-}
-
-pub fn attr_f64(attrs: &Json, key: &str) -> Option<f64> {
-    attrs.get(key).and_then(Json::as_f64)
 }

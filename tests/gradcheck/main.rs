@@ -73,7 +73,10 @@ fn conv_gradients() {
 
 #[test]
 fn every_differentiable_op_kind_has_a_numeric_check() {
-    let checked: BTreeSet<&str> = all_cases().iter().flat_map(support::kinds_checked).collect();
+    let checked: BTreeSet<&str> = all_cases()
+        .iter()
+        .flat_map(support::kinds_checked)
+        .collect();
     let missing: Vec<&str> = tensorgraph::ops::registry()
         .into_iter()
         .filter(|k| k.differentiable && !checked.contains(k.name))
