@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 /// `tf.gradients(ys, xs)`: the gradient of `sum(ys)` with respect to each
 /// of `xs`, as new nodes of the same graph. An entry is `None` when that
-/// `x` does not reach any `y` through differentiable ops, as in TF.
+/// `x` does not reach any `y` through differentiable ops, as in TF;
+/// [`Graph::explain_gradient`] says why.
 ///
 /// ```
 /// use tensorgraph::{Graph, DType, Session, feed, gradients};
@@ -184,6 +185,7 @@ impl<'g> Builder<'g> {
             crate::ops::add_n(&parts)
         };
         done.insert(t, g);
+        self.graph.write().grad_of.insert(t, g);
         g
     }
 }

@@ -32,6 +32,7 @@ pub mod graph;
 pub mod ops;
 pub mod session;
 pub mod value;
+pub mod viz;
 
 pub use dtype::{DType, Shape};
 pub use error::{Error, MissingFeed, NodeInfo, Result};

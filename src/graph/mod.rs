@@ -91,6 +91,10 @@ pub(crate) struct GraphState {
     pub var_meta: Vec<VariableMeta>,
     /// Nodes built by random ops, in creation order; index = rng slot.
     pub random_nodes: Vec<NodeIndex>,
+    /// The gradient tensor that the latest `gradients()` call built for
+    /// each tensor it reached (used to draw traced values with their
+    /// gradients).
+    pub grad_of: HashMap<Tensor, Tensor>,
     /// While set, nodes are attributed to this site (gradients() sets it
     /// to its caller so gradient nodes point at the user's line).
     pub site_override: Option<&'static Location<'static>>,

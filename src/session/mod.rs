@@ -145,7 +145,47 @@ impl<'g> Session<'g> {
         Ok(i)
     }
 
+    /// Like [`Session::run`], also recording every evaluated node: its
+    /// input and output shapes, a summary of its value and its time. See
+    /// [`Trace`](crate::viz::Trace).
+    ///
+    /// ```
+    /// use tensorgraph::{Graph, DType, Session, feed};
+    /// let g = Graph::new();
+    /// let x = g.placeholder(DType::Float32, [2usize], "x");
+    /// let y = (x * 3.0).reduce_sum(None, false);
+    /// let mut s = Session::new(&g);
+    /// let (v, trace) = s.run_traced(y, &feed! { x => vec![1.0f32, 2.0] }).unwrap();
+    /// assert_eq!(v.scalar::<f32>().unwrap(), 9.0);
+    /// assert_eq!(trace.entries().len(), 2); // Mul and Sum; x is fed, 3.0 a constant
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Session::run`].
+    pub fn run_traced<F: Fetches>(
+        &mut self,
+        fetches: F,
+        feeds: &Feeds<'_>,
+    ) -> Result<(F::Output, crate::viz::Trace)> {
+        let mut targets = SmallVec::<[Fetch; 8]>::new();
+        fetches.targets(&mut targets);
+        let pi = self.plan_for(&targets, feeds)?;
+        let mut entries = Vec::new();
+        let values = self.execute_with(pi, feeds, Some(&mut entries))?;
+        let trace = crate::viz::Trace::new(self.graph, entries);
+        Ok((fetches.extract(&mut values.into_iter()), trace))
+    }
+
     fn execute(&mut self, pi: usize, feeds: &Feeds<'_>) -> Result<Vec<Option<Value>>> {
+        self.execute_with(pi, feeds, None)
+    }
+
+    fn execute_with(
+        &mut self,
+        pi: usize,
+        feeds: &Feeds<'_>,
+        mut trace: Option<&mut Vec<crate::viz::TraceEntry>>,
+    ) -> Result<Vec<Option<Value>>> {
         let Session {
             vars,
             var_infos,
@@ -187,35 +227,26 @@ impl<'g> Session<'g> {
                 .collect();
             let mut state: SmallVec<[Option<Value>; 4]> =
                 step.updates.iter().map(|&v| vars[v].take()).collect();
-            let result = {
-                let mut inputs: SmallVec<[&Value; 4]> = SmallVec::new();
-                for src in &step.inputs {
-                    inputs.push(match *src {
-                        Src::Slot(s) => &bufs[s],
-                        Src::Const(c) => &consts[c],
-                        Src::Var(v) => match &vars[v] {
-                            Some(val) => val,
-                            None if step.updates.contains(&v) => {
-                                return Err(Error::InvalidArgument(format!(
-                                    "{} reads and updates variable {} directly; read it through identity() first",
-                                    step.info, var_infos[v]
-                                )))
-                            }
-                            None => {
-                                return Err(Error::UninitializedVariable {
-                                    var: var_infos[v].clone(),
-                                    reader: step.info.clone(),
-                                })
-                            }
-                        },
-                    });
-                }
+            let started = trace.as_ref().map(|_| std::time::Instant::now());
+            // No early return until the taken variables are put back.
+            let result = gather_inputs(step, bufs, consts, vars, var_infos).and_then(|inputs| {
                 let rng = step.rng.map(|r| &mut rngs[r]);
                 let mut k = Kernel::new(&inputs, &mut outs, &mut state, rng);
-                step.op
+                let r = step
+                    .op
                     .compute(&mut k)
-                    .map_err(|e| kernel_error(e, step, &inputs, var_infos))
-            };
+                    .map_err(|e| kernel_error(e, step, &inputs, var_infos));
+                if let (Some(t), Some(t0)) = (trace.as_deref_mut(), started) {
+                    t.push(crate::viz::TraceEntry::record(
+                        step.node,
+                        &step.info,
+                        &inputs,
+                        &outs,
+                        t0.elapsed(),
+                    ));
+                }
+                r
+            });
             for (&v, val) in step.updates.iter().zip(state) {
                 vars[v] = val;
             }
@@ -243,6 +274,37 @@ impl<'g> Session<'g> {
         }
         Ok(out)
     }
+}
+
+/// The step's input values, borrowed from buffers, constants and variables.
+fn gather_inputs<'v>(
+    step: &plan::Step,
+    bufs: &'v [Value],
+    consts: &'v [Value],
+    vars: &'v [Option<Value>],
+    var_infos: &[NodeInfo],
+) -> Result<SmallVec<[&'v Value; 4]>> {
+    let mut inputs = SmallVec::new();
+    for src in &step.inputs {
+        inputs.push(match *src {
+            Src::Slot(s) => &bufs[s],
+            Src::Const(c) => &consts[c],
+            Src::Var(v) => match &vars[v] {
+                Some(val) => val,
+                None if step.updates.contains(&v) => return Err(Error::InvalidArgument(format!(
+                    "{} reads and updates variable {} directly; read it through identity() first",
+                    step.info, var_infos[v]
+                ))),
+                None => {
+                    return Err(Error::UninitializedVariable {
+                        var: var_infos[v].clone(),
+                        reader: step.info.clone(),
+                    })
+                }
+            },
+        });
+    }
+    Ok(inputs)
 }
 
 fn kernel_error(

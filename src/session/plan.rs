@@ -28,6 +28,7 @@ pub(crate) enum Src {
 #[derive(Debug)]
 pub(crate) struct Step {
     pub op: Arc<dyn Op>,
+    pub node: NodeIndex,
     pub info: NodeInfo,
     pub inputs: Vec<Src>,
     pub outputs: Vec<usize>,
@@ -131,6 +132,7 @@ pub(crate) fn compile(
         }
         steps.push(Step {
             op: n.op.clone(),
+            node,
             info: n.info(),
             inputs,
             outputs,
