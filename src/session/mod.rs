@@ -157,7 +157,8 @@ impl<'g> Session<'g> {
     /// let mut s = Session::new(&g);
     /// let (v, trace) = s.run_traced(y, &feed! { x => vec![1.0f32, 2.0] }).unwrap();
     /// assert_eq!(v.scalar::<f32>().unwrap(), 9.0);
-    /// assert_eq!(trace.entries().len(), 2); // Mul and Sum; x is fed, 3.0 a constant
+    /// // The fed x, then Mul and Sum (the constant 3.0 is not a step).
+/// assert_eq!(trace.entries().len(), 3);
     /// ```
     ///
     /// # Errors
@@ -212,6 +213,12 @@ impl<'g> Session<'g> {
         }
         for (&slot, (_, v)) in plan.feed_slots.iter().zip(&feeds.items) {
             plan.bufs[slot].copy_from_view(v);
+        }
+        if let Some(t) = trace.as_deref_mut() {
+            for ((f, (_, info)), &slot) in plan.feeds.iter().zip(&plan.feed_checks).zip(&plan.feed_slots) {
+                let fed = std::slice::from_ref(&plan.bufs[slot]);
+                t.push(crate::viz::TraceEntry::record(f.node(), info, &[], fed, Default::default()));
+            }
         }
         let Plan {
             steps,
