@@ -179,14 +179,15 @@ fn infer_reduction(
     )])
 }
 
-/// The larger (`max`) or smaller of two elements; NaN wins, as in TF.
-fn pick<T: PartialOrd + Copy>(max: bool, a: T, b: T) -> T {
-    let b_nan = b.partial_cmp(&b).is_none();
-    if b_nan || (max && b > a) || (!max && b < a) {
-        b
-    } else {
-        a
+/// Whether `new` replaces `best` as the maximum (`max`) or minimum so
+/// far: when strictly beyond it, or when `new` is the first NaN (NaN
+/// propagates).
+fn beats<T: PartialOrd>(max: bool, new: T, best: T) -> bool {
+    let is_nan = |v: &T| v.partial_cmp(v).is_none();
+    if is_nan(&best) {
+        return false;
     }
+    is_nan(&new) || (max && new > best) || (!max && new < best)
 }
 
 /// Maximum or minimum along the axes.
@@ -208,7 +209,8 @@ fn extreme_axes<T: Element + PartialOrd>(
     Ok(reduce_axes(x, axes, keepdims, |v, ax| {
         v.map_axis(ax, |lane| {
             let first = *lane.first().expect("non-empty lane");
-            lane.iter().fold(first, |m, &e| pick(max, m, e))
+            lane.iter()
+                .fold(first, |m, &e| if beats(max, e, m) { e } else { m })
         })
     }))
 }
@@ -477,7 +479,7 @@ fn arg_extreme<T: Element + PartialOrd>(
     Ok(x.map_axis(Axis(axis), |lane| {
         let mut best = 0;
         for (i, &v) in lane.iter().enumerate() {
-            if pick(max, lane[best], v) != lane[best] {
+            if beats(max, v, lane[best]) {
                 best = i;
             }
         }

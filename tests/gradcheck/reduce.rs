@@ -34,6 +34,20 @@ pub fn cases() -> Vec<Case> {
                 feeds: vec![],
             }
         }),
+        // The product is multilinear, so its gradient is smooth through
+        // zeros: one zero in the first row, two in the second.
+        case("reduce_prod_with_zeros", |g| {
+            let a = input(
+                g,
+                "a",
+                arr(&[3, 3], &[0.0, 1.5, -2.0, 0.0, 0.0, 0.7, 1.1, -0.4, 2.0]),
+            );
+            Built {
+                y: ops::reduce_prod(a.0, 1, false),
+                xs: vec![a],
+                feeds: vec![],
+            }
+        }),
         case("reduce_prod_second_order", |g| {
             let a = input(g, "a", points(&[3, 4], 204));
             let w = g.constant(arr(&[3], &[0.5, -1.5, 2.0]));
