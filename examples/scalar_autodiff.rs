@@ -55,7 +55,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // Finite differences agree with the symbolic gradients.
-    let at: Vec<Value> = [2.0, -3.0, 10.0, -2.0].into_iter().map(Value::from).collect();
+    let at: Vec<Value> = [2.0, -3.0, 10.0, -2.0]
+        .into_iter()
+        .map(Value::from)
+        .collect();
     let check = compute_gradient_error(l, &[a, b, c, f], &at, &feed! {}, 1e-6)?;
     println!("largest |symbolic - numeric| = {:e}", check.max_error);
     assert!(check.max_error < 1e-6);

@@ -18,6 +18,7 @@ mod random;
 mod reduce;
 mod state;
 
+pub use activation::*;
 pub use broadcast::*;
 pub use kernel::{Float, Kernel, KernelError};
 pub use math::*;

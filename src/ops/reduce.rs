@@ -1,15 +1,39 @@
-//! Reductions over axes (None = all, negative axes, keepdims).
+//! Reductions over axes (None = all, negative axes, keepdims), arg-max/min
+//! and moments. Max/min gradients are split equally among tied extremes
+//! and the product's gradient is the product of the other entries (no
+//! division, so zeros are fine), as in TF.
 
-use super::{broadcast_reduced, Axes, GradCtx, Kernel, KernelError, Op, OpKind};
-use crate::dtype::Shape;
+use super::{
+    broadcast_reduced, normalize_axis, Axes, Float, GradCtx, Kernel, KernelError, Op, OpKind,
+};
+use crate::dtype::{DType, Shape};
 use crate::graph::{Tensor, TensorSpec};
+use crate::ops::kernel::zip_broadcast;
+use crate::value::Element;
 
 use ndarray::{ArrayD, Axis};
 
 static SUM: OpKind = OpKind::differentiable("Sum");
 static MEAN: OpKind = OpKind::differentiable("Mean");
+static MAX: OpKind = OpKind::differentiable("Max");
+static MIN: OpKind = OpKind::differentiable("Min");
+static PROD: OpKind = OpKind::differentiable("Prod");
+static EXTREME_MASK: OpKind = OpKind::not_differentiable("ExtremeMask");
+static PROD_EXCEPT: OpKind = OpKind::differentiable("ProdExcept");
+static ARG_MAX: OpKind = OpKind::not_differentiable("ArgMax");
+static ARG_MIN: OpKind = OpKind::not_differentiable("ArgMin");
 
-pub(super) static KINDS: &[&OpKind] = &[&SUM, &MEAN];
+pub(super) static KINDS: &[&OpKind] = &[
+    &SUM,
+    &MEAN,
+    &MAX,
+    &MIN,
+    &PROD,
+    &EXTREME_MASK,
+    &PROD_EXCEPT,
+    &ARG_MAX,
+    &ARG_MIN,
+];
 
 /// Static shape of a reduction.
 pub(crate) fn reduced_shape(x: &Shape, axes: &Axes, keepdims: bool) -> Result<Shape, String> {
@@ -135,4 +159,422 @@ pub fn reduce_mean(x: Tensor, axis: impl Into<Axes>, keepdims: bool) -> Tensor {
         mean: true,
     };
     x.graph().add_op(op, &[x])
+}
+
+/// Static rule of a numeric reduction: same dtype, reduced shape.
+fn infer_reduction(
+    i: &[TensorSpec],
+    axes: &Axes,
+    keepdims: bool,
+    what: &str,
+) -> Result<Vec<TensorSpec>, String> {
+    if i[0].dtype == DType::Bool {
+        return Err(format!(
+            "cannot take the {what} of a bool tensor; cast it first"
+        ));
+    }
+    Ok(vec![TensorSpec::new(
+        i[0].dtype,
+        reduced_shape(&i[0].shape, axes, keepdims)?,
+    )])
+}
+
+/// Whether `new` replaces `best` as the maximum (`max`) or minimum so
+/// far: when strictly beyond it, or when `new` is the first NaN (NaN
+/// propagates).
+fn beats<T: PartialOrd>(max: bool, new: T, best: T) -> bool {
+    let is_nan = |v: &T| v.partial_cmp(v).is_none();
+    if is_nan(&best) {
+        return false;
+    }
+    is_nan(&new) || (max && new > best) || (!max && new < best)
+}
+
+/// Maximum or minimum along the axes.
+fn extreme_axes<T: Element + PartialOrd>(
+    x: &ArrayD<T>,
+    axes: &[usize],
+    keepdims: bool,
+    max: bool,
+) -> Result<ArrayD<T>, String> {
+    for &a in axes {
+        if x.shape()[a] == 0 {
+            return Err(format!(
+                "cannot take the {} over empty axis {a} of shape {:?}",
+                if max { "max" } else { "min" },
+                x.shape()
+            ));
+        }
+    }
+    Ok(reduce_axes(x, axes, keepdims, |v, ax| {
+        v.map_axis(ax, |lane| {
+            let first = *lane.first().expect("non-empty lane");
+            lane.iter()
+                .fold(first, |m, &e| if beats(max, e, m) { e } else { m })
+        })
+    }))
+}
+
+/// Maximum or minimum over axes.
+#[derive(Debug)]
+struct ReduceExtreme {
+    axes: Axes,
+    keepdims: bool,
+    max: bool,
+}
+
+impl Op for ReduceExtreme {
+    fn kind(&self) -> &'static OpKind {
+        if self.max {
+            &MAX
+        } else {
+            &MIN
+        }
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        infer_reduction(
+            i,
+            &self.axes,
+            self.keepdims,
+            if self.max { "max" } else { "min" },
+        )
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let x = k.input(0);
+        let axes = self.axes.resolve(x.shape().len())?;
+        crate::numeric_dispatch!(x, T => {
+            let r = extreme_axes(T::from_value(x).expect("dispatched"), &axes, self.keepdims, self.max)?;
+            k.set(0, r);
+            Ok(())
+        })
+    }
+    /// dx = broadcast(dy) at the extremes, split equally among ties.
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        let x = c.x(0);
+        let mask = x.graph().add_op(
+            ExtremeMask {
+                axes: self.axes.clone(),
+                max: self.max,
+            },
+            &[x],
+        );
+        vec![Some(
+            mask * broadcast_reduced(c.dy(0), x, self.axes.clone(), false),
+        )]
+    }
+    fn attrs(&self) -> String {
+        format!("axis={:?}, keepdims={}", self.axes.0, self.keepdims)
+    }
+}
+
+/// `tf.reduce_max(x, axis, keepdims)`; the gradient is split equally among
+/// tied maxima.
+///
+/// ```
+/// use tensorgraph::{Graph, Session, feed, gradients, ops::reduce_max};
+/// let g = Graph::new();
+/// let x = g.constant(vec![1.0f32, 3.0, 3.0]);
+/// let y = reduce_max(x, None, false);
+/// let dx = gradients(&[y], &[x])[0].unwrap();
+/// let mut s = Session::new(&g);
+/// let (y, dx) = s.run((y, dx), &feed! {}).unwrap();
+/// assert_eq!(y.scalar::<f32>().unwrap(), 3.0);
+/// assert_eq!(dx.into_array::<f32>().unwrap().as_slice().unwrap(), &[0.0, 0.5, 0.5]);
+/// ```
+#[track_caller]
+pub fn reduce_max(x: Tensor, axis: impl Into<Axes>, keepdims: bool) -> Tensor {
+    let op = ReduceExtreme {
+        axes: axis.into(),
+        keepdims,
+        max: true,
+    };
+    x.graph().add_op(op, &[x])
+}
+
+/// `tf.reduce_min(x, axis, keepdims)`; the gradient is split equally among
+/// tied minima.
+#[track_caller]
+pub fn reduce_min(x: Tensor, axis: impl Into<Axes>, keepdims: bool) -> Tensor {
+    let op = ReduceExtreme {
+        axes: axis.into(),
+        keepdims,
+        max: false,
+    };
+    x.graph().add_op(op, &[x])
+}
+
+/// `[x == extreme] / (number of ties)`, per group of reduced entries: the
+/// share of the max/min gradient each entry takes.
+#[derive(Debug)]
+struct ExtremeMask {
+    axes: Axes,
+    max: bool,
+}
+
+fn extreme_mask<T: Float>(x: &ArrayD<T>, axes: &[usize], max: bool) -> Result<ArrayD<T>, String> {
+    let ext = extreme_axes(x, axes, true, max)?;
+    let hits = zip_broadcast(x, &ext, |v, e| if v == e { T::one() } else { T::zero() })?;
+    let counts = reduce_axes(&hits, axes, true, |v, ax| v.sum_axis(ax));
+    zip_broadcast(&hits, &counts, |h, n| h / n)
+}
+
+impl Op for ExtremeMask {
+    fn kind(&self) -> &'static OpKind {
+        &EXTREME_MASK
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        Ok(vec![i[0].clone()])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let axes = self.axes.resolve(k.input(0).shape().len())?;
+        crate::float_dispatch!(k.input(0), T => {
+            let r = extreme_mask(k.float::<T>(0)?, &axes, self.max)?;
+            k.set(0, r);
+            Ok(())
+        })
+    }
+    fn attrs(&self) -> String {
+        format!("axes={:?}, max={}", self.axes.0, self.max)
+    }
+}
+
+/// Product over axes.
+#[derive(Debug)]
+struct Prod {
+    axes: Axes,
+    keepdims: bool,
+}
+
+impl Op for Prod {
+    fn kind(&self) -> &'static OpKind {
+        &PROD
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        infer_reduction(i, &self.axes, self.keepdims, "product")
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let x = k.input(0);
+        let axes = self.axes.resolve(x.shape().len())?;
+        crate::numeric_dispatch!(x, T => {
+            let a = T::from_value(x).expect("dispatched");
+            let r = reduce_axes(a, &axes, self.keepdims, |v, ax| v.map_axis(ax, |l| l.product()));
+            k.set(0, r);
+            Ok(())
+        })
+    }
+    /// dx_i = broadcast(dy) * prod_{j != i} x_j.
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        let x = c.x(0);
+        let others = x.graph().add_op(
+            ProdExcept {
+                axes: self.axes.clone(),
+            },
+            &[x],
+        );
+        vec![Some(
+            broadcast_reduced(c.dy(0), x, self.axes.clone(), false) * others,
+        )]
+    }
+    fn attrs(&self) -> String {
+        format!("axis={:?}, keepdims={}", self.axes.0, self.keepdims)
+    }
+}
+
+/// `tf.reduce_prod(x, axis, keepdims)`. The gradient multiplies the other
+/// entries of each group instead of dividing, so it is exact with zeros
+/// (second derivatives divide, and need non-zero entries).
+#[track_caller]
+pub fn reduce_prod(x: Tensor, axis: impl Into<Axes>, keepdims: bool) -> Tensor {
+    let op = Prod {
+        axes: axis.into(),
+        keepdims,
+    };
+    x.graph().add_op(op, &[x])
+}
+
+/// For each entry, the product of the other entries of its group (the
+/// entries that one reduction over `axes` combines).
+#[derive(Debug)]
+struct ProdExcept {
+    axes: Axes,
+}
+
+/// From the group's count of zeros and product of its non-zero entries:
+/// with no zero, `p / x`; with one, `p` at the zero and 0 elsewhere; with
+/// more, 0.
+fn prod_except<T: Float>(x: &ArrayD<T>, axes: &[usize]) -> Result<ArrayD<T>, String> {
+    let nonzero = x.mapv(|v| if v == T::zero() { T::one() } else { v });
+    let p = reduce_axes(&nonzero, axes, true, |v, ax| {
+        v.map_axis(ax, |l| l.product())
+    });
+    let zeros = reduce_axes(
+        &x.mapv(|v| if v == T::zero() { T::one() } else { T::zero() }),
+        axes,
+        true,
+        |v, ax| v.sum_axis(ax),
+    );
+    let pz = zip_broadcast(&p, &zeros, |p, z| (p, z))?;
+    zip_broadcast(x, &pz, |v, (p, z)| {
+        if z == T::zero() {
+            p / v
+        } else if z == T::one() && v == T::zero() {
+            p
+        } else {
+            T::zero()
+        }
+    })
+}
+
+impl Op for ProdExcept {
+    fn kind(&self) -> &'static OpKind {
+        &PROD_EXCEPT
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        Ok(vec![i[0].clone()])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let axes = self.axes.resolve(k.input(0).shape().len())?;
+        crate::float_dispatch!(k.input(0), T => {
+            let r = prod_except(k.float::<T>(0)?, &axes)?;
+            k.set(0, r);
+            Ok(())
+        })
+    }
+    /// dx_j = sum_{i != j} dy_i y_i / x_j (for non-zero x_j).
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        let (x, gy) = (c.x(0), c.dy(0) * c.y(0));
+        let total = broadcast_reduced(
+            reduce_sum(gy, self.axes.clone(), false),
+            x,
+            self.axes.clone(),
+            false,
+        );
+        vec![Some((total - gy) / x)]
+    }
+    fn attrs(&self) -> String {
+        format!("axes={:?}", self.axes.0)
+    }
+}
+
+/// Index of the maximum or minimum along one axis.
+#[derive(Debug)]
+struct ArgExtreme {
+    axis: isize,
+    output_type: DType,
+    max: bool,
+}
+
+fn arg_extreme<T: Element + PartialOrd>(
+    x: &ArrayD<T>,
+    axis: usize,
+    max: bool,
+) -> Result<ArrayD<i64>, String> {
+    if x.shape()[axis] == 0 {
+        return Err(format!(
+            "cannot take the arg{} over empty axis {axis} of shape {:?}",
+            if max { "max" } else { "min" },
+            x.shape()
+        ));
+    }
+    Ok(x.map_axis(Axis(axis), |lane| {
+        let mut best = 0;
+        for (i, &v) in lane.iter().enumerate() {
+            if beats(max, v, lane[best]) {
+                best = i;
+            }
+        }
+        best as i64
+    }))
+}
+
+impl Op for ArgExtreme {
+    fn kind(&self) -> &'static OpKind {
+        if self.max {
+            &ARG_MAX
+        } else {
+            &ARG_MIN
+        }
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        if !matches!(self.output_type, DType::Int32 | DType::Int64) {
+            return Err(format!(
+                "output_type must be int32 or int64, got {}",
+                self.output_type
+            ));
+        }
+        if i[0].dtype == DType::Bool {
+            return Err("cannot take the argmax/argmin of a bool tensor".into());
+        }
+        let shape = match i[0].shape.dims() {
+            None => Shape::unknown(),
+            Some(dims) => {
+                let axis = normalize_axis(self.axis, dims.len())?;
+                Shape::from(
+                    dims.iter()
+                        .enumerate()
+                        .filter(|&(j, _)| j != axis)
+                        .map(|(_, d)| *d)
+                        .collect::<Vec<_>>(),
+                )
+            }
+        };
+        Ok(vec![TensorSpec::new(self.output_type, shape)])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let x = k.input(0);
+        let axis = normalize_axis(self.axis, x.shape().len())?;
+        let idx = crate::numeric_dispatch!(x, T => arg_extreme(T::from_value(x).expect("dispatched"), axis, self.max).map_err(KernelError::from))?;
+        k.set(0, crate::Value::I64(idx).cast(self.output_type));
+        Ok(())
+    }
+    fn attrs(&self) -> String {
+        format!("axis={}, output_type={}", self.axis, self.output_type)
+    }
+}
+
+/// `tf.argmax(input, axis, output_type)`: the index of the first maximum
+/// along `axis`; `output_type` is `Int64` (TF's default) or `Int32`. Not
+/// differentiable.
+#[track_caller]
+pub fn argmax(input: Tensor, axis: isize, output_type: DType) -> Tensor {
+    let op = ArgExtreme {
+        axis,
+        output_type,
+        max: true,
+    };
+    input.graph().add_op(op, &[input])
+}
+
+/// `tf.argmin(input, axis, output_type)`: the index of the first minimum
+/// along `axis`; see [`argmax`].
+#[track_caller]
+pub fn argmin(input: Tensor, axis: isize, output_type: DType) -> Tensor {
+    let op = ArgExtreme {
+        axis,
+        output_type,
+        max: false,
+    };
+    input.graph().add_op(op, &[input])
+}
+
+/// `tf.nn.moments(x, axes, keepdims)`: `(mean, variance)` over `axes`,
+/// with the biased variance `mean((x - mean)^2)`. Built from reductions,
+/// so both outputs are differentiable to any order.
+///
+/// ```
+/// use tensorgraph::{Graph, Session, feed, ops::moments};
+/// let g = Graph::new();
+/// let x = g.constant(ndarray::arr2(&[[1.0f64, 2.0], [3.0, 6.0]]).into_dyn());
+/// let (mean, var) = moments(x, [0isize], false);
+/// let mut s = Session::new(&g);
+/// let (m, v) = s.run((mean, var), &feed! {}).unwrap();
+/// assert_eq!(m.into_array::<f64>().unwrap().as_slice().unwrap(), &[2.0, 4.0]);
+/// assert_eq!(v.into_array::<f64>().unwrap().as_slice().unwrap(), &[1.0, 4.0]);
+/// ```
+#[track_caller]
+pub fn moments(x: Tensor, axes: impl Into<Axes>, keepdims: bool) -> (Tensor, Tensor) {
+    let axes = axes.into();
+    let centered = x - reduce_mean(x, axes.clone(), true);
+    let variance = reduce_mean(centered * centered, axes.clone(), keepdims);
+    (reduce_mean(x, axes, keepdims), variance)
 }

@@ -158,7 +158,7 @@ impl<'g> Session<'g> {
     /// let (v, trace) = s.run_traced(y, &feed! { x => vec![1.0f32, 2.0] }).unwrap();
     /// assert_eq!(v.scalar::<f32>().unwrap(), 9.0);
     /// // The fed x, then Mul and Sum (the constant 3.0 is not a step).
-/// assert_eq!(trace.entries().len(), 3);
+    /// assert_eq!(trace.entries().len(), 3);
     /// ```
     ///
     /// # Errors
@@ -215,9 +215,20 @@ impl<'g> Session<'g> {
             plan.bufs[slot].copy_from_view(v);
         }
         if let Some(t) = trace.as_deref_mut() {
-            for ((f, (_, info)), &slot) in plan.feeds.iter().zip(&plan.feed_checks).zip(&plan.feed_slots) {
+            for ((f, (_, info)), &slot) in plan
+                .feeds
+                .iter()
+                .zip(&plan.feed_checks)
+                .zip(&plan.feed_slots)
+            {
                 let fed = std::slice::from_ref(&plan.bufs[slot]);
-                t.push(crate::viz::TraceEntry::record(f.node(), info, &[], fed, Default::default()));
+                t.push(crate::viz::TraceEntry::record(
+                    f.node(),
+                    info,
+                    &[],
+                    fed,
+                    Default::default(),
+                ));
             }
         }
         let Plan {
@@ -298,10 +309,12 @@ fn gather_inputs<'v>(
             Src::Const(c) => &consts[c],
             Src::Var(v) => match &vars[v] {
                 Some(val) => val,
-                None if step.updates.contains(&v) => return Err(Error::InvalidArgument(format!(
+                None if step.updates.contains(&v) => {
+                    return Err(Error::InvalidArgument(format!(
                     "{} reads and updates variable {} directly; read it through identity() first",
                     step.info, var_infos[v]
-                ))),
+                )))
+                }
                 None => {
                     return Err(Error::UninitializedVariable {
                         var: var_infos[v].clone(),
