@@ -188,3 +188,7 @@ fn run_op_case_inner(case: &Json, build: Build) -> Result<Outcome, String> {
 pub fn attr_bool(attrs: &Json, key: &str, default: bool) -> bool {
     attrs.get(key).and_then(Json::as_bool).unwrap_or(default)
 }
+
+pub fn attr_f64(attrs: &Json, key: &str) -> Option<f64> {
+    attrs.get(key).and_then(Json::as_f64)
+}
