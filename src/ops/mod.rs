@@ -20,7 +20,9 @@ mod state;
 
 pub use broadcast::*;
 pub use kernel::{Float, Kernel, KernelError};
+pub use loss::*;
 pub use math::*;
+pub use nn::*;
 pub use random::*;
 pub use reduce::*;
 pub use state::*;
