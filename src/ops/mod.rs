@@ -19,6 +19,7 @@ mod reduce;
 mod state;
 
 pub use broadcast::*;
+pub use conv::*;
 pub use kernel::{Float, Kernel, KernelError};
 pub use loss::*;
 pub use math::*;
