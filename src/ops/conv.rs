@@ -1,11 +1,11 @@
-//! Convolution and pooling over NHWC images with TF's padding rules
-//! (`SAME` puts the odd padded row or column at the bottom/right).
-//! `conv2d` runs as im2col and one matrix product. Every gradient here is
-//! an op whose own gradient is built from the ops of this file again
-//! (conv2d and its two backprop ops are mutual adjoints; the pooling
-//! gradients come in adjoint pairs), so second derivatives work.
+//! 2-D convolution over NHWC images, and the window geometry it shares
+//! with pooling: TF's padding rules (`SAME` puts the odd padded row or
+//! column at the bottom/right). `conv2d` runs as im2col and one matrix
+//! product; its gradients are the two backprop ops, and conv2d and those
+//! two are each other's adjoints, so every gradient here is built from the
+//! ops of this file again and second derivatives work.
 
-use super::{zeros_like, Float, GradCtx, Kernel, KernelError, Op, OpKind};
+use super::{Float, GradCtx, Kernel, KernelError, Op, OpKind};
 use crate::dtype::{Dim, Shape};
 use crate::graph::{Tensor, TensorSpec};
 use ndarray::{Array2, ArrayD, IxDyn};
@@ -14,22 +14,8 @@ use std::borrow::Cow;
 static CONV2D: OpKind = OpKind::differentiable("Conv2D");
 static CONV2D_BACKPROP_INPUT: OpKind = OpKind::differentiable("Conv2DBackpropInput");
 static CONV2D_BACKPROP_FILTER: OpKind = OpKind::differentiable("Conv2DBackpropFilter");
-static MAX_POOL: OpKind = OpKind::differentiable("MaxPool");
-static MAX_POOL_GRAD: OpKind = OpKind::differentiable("MaxPoolGrad");
-static MAX_POOL_GRAD_GRAD: OpKind = OpKind::differentiable("MaxPoolGradGrad");
-static AVG_POOL: OpKind = OpKind::differentiable("AvgPool");
-static AVG_POOL_GRAD: OpKind = OpKind::differentiable("AvgPoolGrad");
 
-pub(super) static KINDS: &[&OpKind] = &[
-    &CONV2D,
-    &CONV2D_BACKPROP_INPUT,
-    &CONV2D_BACKPROP_FILTER,
-    &MAX_POOL,
-    &MAX_POOL_GRAD,
-    &MAX_POOL_GRAD_GRAD,
-    &AVG_POOL,
-    &AVG_POOL_GRAD,
-];
+pub(super) static KINDS: &[&OpKind] = &[&CONV2D, &CONV2D_BACKPROP_INPUT, &CONV2D_BACKPROP_FILTER];
 
 /// TF's padding schemes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,7 +50,7 @@ impl From<usize> for Window {
 
 impl Window {
     /// `(h, w)`, or an error when the batch or channel entry is not 1.
-    fn spatial(self, what: &str) -> Result<(usize, usize), String> {
+    pub(super) fn spatial(self, what: &str) -> Result<(usize, usize), String> {
         match self.0 {
             [1, h, w, 1] if h > 0 && w > 0 => Ok((h, w)),
             other => Err(format!(
@@ -90,7 +76,7 @@ fn out_size(input: usize, k: usize, s: usize, padding: Padding) -> Result<(usize
 }
 
 /// Static output size along one axis (unknown input: unknown output).
-fn static_out(input: Dim, k: Dim, s: usize, padding: Padding) -> Result<Dim, String> {
+pub(super) fn static_out(input: Dim, k: Dim, s: usize, padding: Padding) -> Result<Dim, String> {
     match (input, k) {
         (Some(i), Some(k)) => out_size(i, k, s, padding).map(|(o, _)| Some(o)),
         (Some(i), None) if padding == Padding::Same => Ok(Some(i.div_ceil(s))),
@@ -99,7 +85,7 @@ fn static_out(input: Dim, k: Dim, s: usize, padding: Padding) -> Result<Dim, Str
 }
 
 /// The four dimensions of a rank-4 static shape (unknown rank: all unknown).
-fn dims4(s: &Shape, what: &str) -> Result<[Dim; 4], String> {
+pub(super) fn dims4(s: &Shape, what: &str) -> Result<[Dim; 4], String> {
     match s.dims() {
         None => Ok([None; 4]),
         Some(&[a, b, c, d]) => Ok([a, b, c, d]),
@@ -110,7 +96,7 @@ fn dims4(s: &Shape, what: &str) -> Result<[Dim; 4], String> {
 }
 
 /// Float inputs of one dtype.
-fn same_float(i: &[TensorSpec]) -> Result<(), String> {
+pub(super) fn same_float(i: &[TensorSpec]) -> Result<(), String> {
     if !i[0].dtype.is_float() || i.iter().any(|s| s.dtype != i[0].dtype) {
         let dts: Vec<String> = i.iter().map(|s| s.dtype.to_string()).collect();
         return Err(format!(
@@ -123,24 +109,24 @@ fn same_float(i: &[TensorSpec]) -> Result<(), String> {
 
 /// Where the windows of a convolution or pooling fall on an NHWC input.
 #[derive(Clone, Copy, Debug)]
-struct Geometry {
-    n: usize,
-    h: usize,
-    w: usize,
-    c: usize,
-    kh: usize,
-    kw: usize,
-    sh: usize,
-    sw: usize,
-    oh: usize,
-    ow: usize,
+pub(super) struct Geometry {
+    pub(super) n: usize,
+    pub(super) h: usize,
+    pub(super) w: usize,
+    pub(super) c: usize,
+    pub(super) kh: usize,
+    pub(super) kw: usize,
+    pub(super) sh: usize,
+    pub(super) sw: usize,
+    pub(super) oh: usize,
+    pub(super) ow: usize,
     /// Padding rows above and columns left of the input.
-    pt: usize,
-    pl: usize,
+    pub(super) pt: usize,
+    pub(super) pl: usize,
 }
 
 impl Geometry {
-    fn new(
+    pub(super) fn new(
         input: &[usize],
         (kh, kw): (usize, usize),
         strides: Window,
@@ -170,12 +156,12 @@ impl Geometry {
         })
     }
 
-    fn input_len(&self) -> usize {
+    pub(super) fn input_len(&self) -> usize {
         self.n * self.h * self.w * self.c
     }
 
     /// Number of output positions (batch x rows x columns).
-    fn positions(&self) -> usize {
+    pub(super) fn positions(&self) -> usize {
         self.n * self.oh * self.ow
     }
 
@@ -198,7 +184,7 @@ impl Geometry {
 
     /// Calls `f(pos, taps)` for each output position with the offsets of
     /// its in-bounds taps, in row-major window order.
-    fn windows(&self, mut f: impl FnMut(usize, &[usize])) {
+    pub(super) fn windows(&self, mut f: impl FnMut(usize, &[usize])) {
         let mut taps = Vec::with_capacity(self.kh * self.kw);
         for pos in 0..self.positions() {
             taps.clear();
@@ -211,20 +197,20 @@ impl Geometry {
         }
     }
 
-    fn out_shape(&self, channels: usize) -> [usize; 4] {
+    pub(super) fn out_shape(&self, channels: usize) -> [usize; 4] {
         [self.n, self.oh, self.ow, channels]
     }
 }
 
 /// The elements of `a` in row-major order, borrowed when possible.
-fn flat<T: Float>(a: &ArrayD<T>) -> Cow<'_, [T]> {
+pub(super) fn flat<T: Float>(a: &ArrayD<T>) -> Cow<'_, [T]> {
     match a.as_slice() {
         Some(s) => Cow::Borrowed(s),
         None => Cow::Owned(a.iter().copied().collect()),
     }
 }
 
-fn check_shape(what: &str, got: &[usize], want: &[usize]) -> Result<(), String> {
+pub(super) fn check_shape(what: &str, got: &[usize], want: &[usize]) -> Result<(), String> {
     if got != want {
         return Err(format!("{what} has shape {got:?}, expected {want:?}"));
     }
@@ -339,7 +325,7 @@ fn reshaped<T: Float>(m: Array2<T>, shape: &[usize]) -> ArrayD<T> {
     array(shape, data)
 }
 
-fn array<T: Float>(shape: &[usize], data: Vec<T>) -> ArrayD<T> {
+pub(super) fn array<T: Float>(shape: &[usize], data: Vec<T>) -> ArrayD<T> {
     ArrayD::from_shape_vec(IxDyn(shape), data).expect("sized")
 }
 
@@ -526,327 +512,4 @@ pub fn conv2d_backprop_filter(
     input
         .graph()
         .add_op(op, &[input, filter_like, out_backprop])
-}
-
-/// Pooling attributes shared by the pooling ops and their gradients.
-#[derive(Clone, Copy, Debug)]
-struct PoolAttrs {
-    ksize: Window,
-    strides: Window,
-    padding: Padding,
-}
-
-impl PoolAttrs {
-    fn geometry(&self, input: &[usize]) -> Result<Geometry, String> {
-        Geometry::new(
-            input,
-            self.ksize.spatial("ksize")?,
-            self.strides,
-            self.padding,
-        )
-    }
-
-    /// Static pooled shape of `input`.
-    fn infer_output(&self, input: &Shape) -> Result<Shape, String> {
-        let [n, h, w, c] = dims4(input, "value")?;
-        let (kh, kw) = self.ksize.spatial("ksize")?;
-        let (sh, sw) = self.strides.spatial("strides")?;
-        let oh = static_out(h, Some(kh), sh, self.padding)?;
-        let ow = static_out(w, Some(kw), sw, self.padding)?;
-        Ok(Shape::from(vec![n, oh, ow, c]))
-    }
-
-    /// Static rule of a pooling gradient op `(input, g)`: `g` must have
-    /// the pooled shape; the result has `input`'s spec or the pooled one.
-    fn infer_grad(&self, i: &[TensorSpec], pooled: bool) -> Result<Vec<TensorSpec>, String> {
-        same_float(i)?;
-        let out = self.infer_output(&i[0].shape)?;
-        if pooled {
-            i[1].shape.merge(&i[0].shape).ok_or_else(|| {
-                format!(
-                    "gradient has shape {}, the input {}",
-                    i[1].shape, i[0].shape
-                )
-            })?;
-            return Ok(vec![TensorSpec::new(i[0].dtype, out)]);
-        }
-        out.merge(&i[1].shape)
-            .ok_or_else(|| format!("gradient has shape {}, pooling gives {out}", i[1].shape))?;
-        Ok(vec![i[0].clone()])
-    }
-
-    fn attrs(&self) -> String {
-        format!(
-            "ksize={:?}, strides={:?}, padding={:?}",
-            self.ksize.0, self.strides.0, self.padding
-        )
-    }
-}
-
-/// For each output element of max pooling (NHWC order), the flat input
-/// index of the first maximum of its window.
-fn argmaxes<T: Float>(x: &[T], g: &Geometry) -> Vec<usize> {
-    let c = g.c;
-    let mut arg = vec![0; g.positions() * c];
-    g.windows(|pos, taps| {
-        for ch in 0..c {
-            let mut best: Option<usize> = None;
-            for &t in taps {
-                if best.map_or(true, |b| x[t + ch] > x[b]) {
-                    best = Some(t + ch);
-                }
-            }
-            arg[pos * c + ch] = best.unwrap_or(ch);
-        }
-    });
-    arg
-}
-
-/// `max_pool(x)`.
-#[derive(Debug)]
-struct MaxPool(PoolAttrs);
-
-impl Op for MaxPool {
-    fn kind(&self) -> &'static OpKind {
-        &MAX_POOL
-    }
-    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        same_float(i)?;
-        Ok(vec![TensorSpec::new(
-            i[0].dtype,
-            self.0.infer_output(&i[0].shape)?,
-        )])
-    }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => {
-            let x = k.float::<T>(0)?;
-            let g = self.0.geometry(x.shape())?;
-            let xs = flat(x);
-            let y = argmaxes(&xs, &g).into_iter().map(|i| xs[i]).collect();
-            k.set(0, array(&g.out_shape(g.c), y));
-            Ok(())
-        })
-    }
-    /// dx = dy routed to the first maximum of each window.
-    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
-        vec![Some(max_pool_grad(c.x(0), c.dy(0), self.0))]
-    }
-    fn attrs(&self) -> String {
-        self.0.attrs()
-    }
-}
-
-/// `tf.nn.max_pool(value, ksize, strides, padding)` over NHWC `value`:
-/// the maximum of each window (padding never wins). The gradient goes to
-/// the first maximum of each window, as TF's.
-///
-/// ```
-/// use tensorgraph::{Graph, DType, ops::{max_pool, Padding}};
-/// let g = Graph::new();
-/// let x = g.placeholder(DType::Float32, [None, Some(28), Some(28), Some(32)], "x");
-/// let y = max_pool(x, [1, 2, 2, 1], [1, 2, 2, 1], Padding::Same);
-/// assert_eq!(y.shape().to_string(), "[?, 14, 14, 32]");
-/// ```
-#[track_caller]
-pub fn max_pool(
-    value: Tensor,
-    ksize: impl Into<Window>,
-    strides: impl Into<Window>,
-    padding: Padding,
-) -> Tensor {
-    let op = MaxPool(PoolAttrs {
-        ksize: ksize.into(),
-        strides: strides.into(),
-        padding,
-    });
-    value.graph().add_op(op, &[value])
-}
-
-/// Scatters a pooled gradient onto the argmax of each window of `x`.
-#[derive(Debug)]
-struct MaxPoolGrad(PoolAttrs);
-
-impl Op for MaxPoolGrad {
-    fn kind(&self) -> &'static OpKind {
-        &MAX_POOL_GRAD
-    }
-    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        self.0.infer_grad(i, false)
-    }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => {
-            let (x, dy) = (k.float::<T>(0)?, k.float::<T>(1)?);
-            let g = self.0.geometry(x.shape())?;
-            check_shape("the pooled gradient", dy.shape(), &g.out_shape(g.c))?;
-            let mut dx = vec![<T as Float>::from_f64(0.0); x.len()];
-            for (&i, &d) in argmaxes(&flat(x), &g).iter().zip(flat(dy).iter()) {
-                dx[i] += d;
-            }
-            k.set(0, array(x.shape(), dx));
-            Ok(())
-        })
-    }
-    /// Piecewise constant in x (zero gradient); linear in dy: d dy = h gathered at the argmaxes.
-    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
-        let x = c.x(0);
-        vec![
-            Some(zeros_like(x)),
-            Some(max_pool_grad_grad(x, c.dy(0), self.0)),
-        ]
-    }
-    fn attrs(&self) -> String {
-        self.0.attrs()
-    }
-}
-
-#[track_caller]
-fn max_pool_grad(x: Tensor, dy: Tensor, attrs: PoolAttrs) -> Tensor {
-    x.graph().add_op(MaxPoolGrad(attrs), &[x, dy])
-}
-
-/// Gathers an input-shaped tensor at the argmax of each window of `x`.
-#[derive(Debug)]
-struct MaxPoolGradGrad(PoolAttrs);
-
-impl Op for MaxPoolGradGrad {
-    fn kind(&self) -> &'static OpKind {
-        &MAX_POOL_GRAD_GRAD
-    }
-    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        self.0.infer_grad(i, true)
-    }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => {
-            let (x, h) = (k.float::<T>(0)?, k.float::<T>(1)?);
-            let g = self.0.geometry(x.shape())?;
-            check_shape("the gathered tensor", h.shape(), x.shape())?;
-            let hs = flat(h);
-            let y = argmaxes(&flat(x), &g).into_iter().map(|i| hs[i]).collect();
-            k.set(0, array(&g.out_shape(g.c), y));
-            Ok(())
-        })
-    }
-    /// Piecewise constant in x (zero gradient); linear in h: d h = dy scattered to the argmaxes.
-    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
-        let x = c.x(0);
-        vec![Some(zeros_like(x)), Some(max_pool_grad(x, c.dy(0), self.0))]
-    }
-    fn attrs(&self) -> String {
-        self.0.attrs()
-    }
-}
-
-#[track_caller]
-fn max_pool_grad_grad(x: Tensor, h: Tensor, attrs: PoolAttrs) -> Tensor {
-    x.graph().add_op(MaxPoolGradGrad(attrs), &[x, h])
-}
-
-/// `avg_pool(x)`.
-#[derive(Debug)]
-struct AvgPool(PoolAttrs);
-
-impl Op for AvgPool {
-    fn kind(&self) -> &'static OpKind {
-        &AVG_POOL
-    }
-    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        same_float(i)?;
-        Ok(vec![TensorSpec::new(
-            i[0].dtype,
-            self.0.infer_output(&i[0].shape)?,
-        )])
-    }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => {
-            let x = k.float::<T>(0)?;
-            let g = self.0.geometry(x.shape())?;
-            let (xs, c) = (flat(x), g.c);
-            let mut y = vec![<T as Float>::from_f64(0.0); g.positions() * c];
-            g.windows(|pos, taps| {
-                let count = <T as Float>::from_f64(taps.len().max(1) as f64);
-                for ch in 0..c {
-                    let total: T = taps.iter().map(|&t| xs[t + ch]).sum();
-                    y[pos * c + ch] = total / count;
-                }
-            });
-            k.set(0, array(&g.out_shape(c), y));
-            Ok(())
-        })
-    }
-    /// dx = each dy spread evenly over its window's in-bounds inputs.
-    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
-        vec![Some(avg_pool_grad(c.x(0), c.dy(0), self.0))]
-    }
-    fn attrs(&self) -> String {
-        self.0.attrs()
-    }
-}
-
-/// `tf.nn.avg_pool(value, ksize, strides, padding)` over NHWC `value`:
-/// the mean of each window; with `SAME` padding, of its in-bounds
-/// elements only.
-#[track_caller]
-pub fn avg_pool(
-    value: Tensor,
-    ksize: impl Into<Window>,
-    strides: impl Into<Window>,
-    padding: Padding,
-) -> Tensor {
-    let op = AvgPool(PoolAttrs {
-        ksize: ksize.into(),
-        strides: strides.into(),
-        padding,
-    });
-    value.graph().add_op(op, &[value])
-}
-
-/// Spreads a pooled gradient evenly over each window of an input shape.
-#[derive(Debug)]
-struct AvgPoolGrad(PoolAttrs);
-
-impl Op for AvgPoolGrad {
-    fn kind(&self) -> &'static OpKind {
-        &AVG_POOL_GRAD
-    }
-    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        self.0.infer_grad(i, false)
-    }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(1), T => {
-            let shape = k.input(0).shape();
-            let dy = k.float::<T>(1)?;
-            let g = self.0.geometry(shape)?;
-            check_shape("the pooled gradient", dy.shape(), &g.out_shape(g.c))?;
-            let (ds, c) = (flat(dy), g.c);
-            let mut dx = vec![<T as Float>::from_f64(0.0); g.input_len()];
-            g.windows(|pos, taps| {
-                let count = <T as Float>::from_f64(taps.len().max(1) as f64);
-                for ch in 0..c {
-                    let share = ds[pos * c + ch] / count;
-                    for &t in taps {
-                        dx[t + ch] += share;
-                    }
-                }
-            });
-            k.set(0, array(shape, dx));
-            Ok(())
-        })
-    }
-    /// Linear in dy with avg_pool as its adjoint: d dy = avg_pool(h).
-    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
-        let PoolAttrs {
-            ksize,
-            strides,
-            padding,
-        } = self.0;
-        vec![None, Some(avg_pool(c.dy(0), ksize, strides, padding))]
-    }
-    fn attrs(&self) -> String {
-        self.0.attrs()
-    }
-}
-
-#[track_caller]
-fn avg_pool_grad(x: Tensor, dy: Tensor, attrs: PoolAttrs) -> Tensor {
-    x.graph().add_op(AvgPoolGrad(attrs), &[x, dy])
 }

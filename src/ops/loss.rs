@@ -36,7 +36,7 @@ fn infer_labels_logits(i: &[TensorSpec]) -> Result<Shape, String> {
 /// `shape` without its last dimension.
 fn drop_last(shape: &Shape) -> Shape {
     match shape.dims() {
-        Some(d) => Shape::from(d[..d.len() - 1].to_vec()),
+        Some(d) => Shape::from(d[..d.len().saturating_sub(1)].to_vec()),
         None => Shape::unknown(),
     }
 }
@@ -197,10 +197,12 @@ impl Op for SparseLabelsToOneHot {
                         d.push(c);
                         Shape::from(d)
                     }
-                    _ => return Err(format!(
+                    _ => {
+                        return Err(format!(
                         "labels must have logits' shape without its last dimension, got {} and {}",
                         z.shape, x.shape
-                    )),
+                    ))
+                    }
                 }
             }
             _ => x.shape.clone(),

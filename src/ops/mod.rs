@@ -14,6 +14,7 @@ mod kernel;
 mod loss;
 mod math;
 mod nn;
+mod pool;
 mod random;
 mod reduce;
 mod state;
@@ -24,6 +25,7 @@ pub use kernel::{Float, Kernel, KernelError};
 pub use loss::*;
 pub use math::*;
 pub use nn::*;
+pub use pool::*;
 pub use random::*;
 pub use reduce::*;
 pub use state::*;
@@ -163,6 +165,7 @@ pub fn registry() -> Vec<&'static OpKind> {
         loss::KINDS,
         math::KINDS,
         nn::KINDS,
+        pool::KINDS,
         random::KINDS,
         reduce::KINDS,
         state::KINDS,

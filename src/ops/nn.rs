@@ -222,6 +222,17 @@ impl Op for CheckNumerics {
 /// `tf.debugging.check_numerics(t, message)`: returns `t`, but running it
 /// on data holding NaN or Inf fails with [`KernelError::NonFinite`]
 /// carrying `message`. Its gradient is checked the same way.
+///
+/// ```
+/// use tensorgraph::{Graph, DType, Session, feed, ops::check_numerics};
+/// let g = Graph::new();
+/// let x = g.placeholder(DType::Float32, [2usize], "x");
+/// let y = check_numerics(x, "x went bad");
+/// let mut s = Session::new(&g);
+/// assert!(s.run(y, &feed!{x => vec![1f32, 2.0]}).is_ok());
+/// let e = s.run(y, &feed!{x => vec![f32::NAN, f32::INFINITY]}).unwrap_err();
+/// assert!(e.to_string().contains("x went bad: tensor had NaN and Inf values"));
+/// ```
 #[track_caller]
 pub fn check_numerics(t: Tensor, message: &str) -> Tensor {
     let op = CheckNumerics {
