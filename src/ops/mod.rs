@@ -14,14 +14,19 @@ mod kernel;
 mod loss;
 mod math;
 mod nn;
+mod pool;
 mod random;
 mod reduce;
 mod state;
 
 pub use activation::*;
 pub use broadcast::*;
+pub use conv::*;
 pub use kernel::{Float, Kernel, KernelError};
+pub use loss::*;
 pub use math::*;
+pub use nn::*;
+pub use pool::*;
 pub use random::*;
 pub use reduce::*;
 pub use state::*;
@@ -161,6 +166,7 @@ pub fn registry() -> Vec<&'static OpKind> {
         loss::KINDS,
         math::KINDS,
         nn::KINDS,
+        pool::KINDS,
         random::KINDS,
         reduce::KINDS,
         state::KINDS,

@@ -1,0 +1,349 @@
+//! Max and average pooling over NHWC images, with conv2d's window
+//! geometry and padding rules. Their gradients are ops in adjoint pairs
+//! (`MaxPoolGrad` scatters to each window's first maximum and
+//! `MaxPoolGradGrad` gathers from it; `AvgPoolGrad` is `AvgPool`'s
+//! adjoint), so second derivatives work.
+
+use super::conv::{
+    array, check_shape, dims4, flat, same_float, static_out, Geometry, Padding, Window,
+};
+use super::{zeros_like, Float, GradCtx, Kernel, KernelError, Op, OpKind};
+use crate::dtype::Shape;
+use crate::graph::{Tensor, TensorSpec};
+
+static MAX_POOL: OpKind = OpKind::differentiable("MaxPool");
+static MAX_POOL_GRAD: OpKind = OpKind::differentiable("MaxPoolGrad");
+static MAX_POOL_GRAD_GRAD: OpKind = OpKind::differentiable("MaxPoolGradGrad");
+static AVG_POOL: OpKind = OpKind::differentiable("AvgPool");
+static AVG_POOL_GRAD: OpKind = OpKind::differentiable("AvgPoolGrad");
+
+pub(super) static KINDS: &[&OpKind] = &[
+    &MAX_POOL,
+    &MAX_POOL_GRAD,
+    &MAX_POOL_GRAD_GRAD,
+    &AVG_POOL,
+    &AVG_POOL_GRAD,
+];
+
+/// Pooling attributes shared by the pooling ops and their gradients.
+#[derive(Clone, Copy, Debug)]
+struct PoolAttrs {
+    ksize: Window,
+    strides: Window,
+    padding: Padding,
+}
+
+impl PoolAttrs {
+    fn geometry(&self, input: &[usize]) -> Result<Geometry, String> {
+        Geometry::new(
+            input,
+            self.ksize.spatial("ksize")?,
+            self.strides,
+            self.padding,
+        )
+    }
+
+    /// Static pooled shape of `input`.
+    fn infer_output(&self, input: &Shape) -> Result<Shape, String> {
+        let [n, h, w, c] = dims4(input, "value")?;
+        let (kh, kw) = self.ksize.spatial("ksize")?;
+        let (sh, sw) = self.strides.spatial("strides")?;
+        let oh = static_out(h, Some(kh), sh, self.padding)?;
+        let ow = static_out(w, Some(kw), sw, self.padding)?;
+        Ok(Shape::from(vec![n, oh, ow, c]))
+    }
+
+    /// Static rule of a pooling gradient op `(input, g)`: `g` must have
+    /// the pooled shape; the result has `input`'s spec or the pooled one.
+    fn infer_grad(&self, i: &[TensorSpec], pooled: bool) -> Result<Vec<TensorSpec>, String> {
+        same_float(i)?;
+        let out = self.infer_output(&i[0].shape)?;
+        if pooled {
+            i[1].shape.merge(&i[0].shape).ok_or_else(|| {
+                format!(
+                    "gradient has shape {}, the input {}",
+                    i[1].shape, i[0].shape
+                )
+            })?;
+            return Ok(vec![TensorSpec::new(i[0].dtype, out)]);
+        }
+        out.merge(&i[1].shape)
+            .ok_or_else(|| format!("gradient has shape {}, pooling gives {out}", i[1].shape))?;
+        Ok(vec![i[0].clone()])
+    }
+
+    fn attrs(&self) -> String {
+        format!(
+            "ksize={:?}, strides={:?}, padding={:?}",
+            self.ksize.0, self.strides.0, self.padding
+        )
+    }
+}
+
+/// For each output element of max pooling (NHWC order), the flat input
+/// index of the first maximum of its window.
+fn argmaxes<T: Float>(x: &[T], g: &Geometry) -> Vec<usize> {
+    let c = g.c;
+    let mut arg = vec![0; g.positions() * c];
+    g.windows(|pos, taps| {
+        for ch in 0..c {
+            let mut best: Option<usize> = None;
+            for &t in taps {
+                if best.map_or(true, |b| x[t + ch] > x[b]) {
+                    best = Some(t + ch);
+                }
+            }
+            arg[pos * c + ch] = best.unwrap_or(ch);
+        }
+    });
+    arg
+}
+
+/// `max_pool(x)`.
+#[derive(Debug)]
+struct MaxPool(PoolAttrs);
+
+impl Op for MaxPool {
+    fn kind(&self) -> &'static OpKind {
+        &MAX_POOL
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        same_float(i)?;
+        Ok(vec![TensorSpec::new(
+            i[0].dtype,
+            self.0.infer_output(&i[0].shape)?,
+        )])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        crate::float_dispatch!(k.input(0), T => {
+            let x = k.float::<T>(0)?;
+            let g = self.0.geometry(x.shape())?;
+            let xs = flat(x);
+            let y = argmaxes(&xs, &g).into_iter().map(|i| xs[i]).collect();
+            k.set(0, array(&g.out_shape(g.c), y));
+            Ok(())
+        })
+    }
+    /// dx = dy routed to the first maximum of each window.
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        vec![Some(max_pool_grad(c.x(0), c.dy(0), self.0))]
+    }
+    fn attrs(&self) -> String {
+        self.0.attrs()
+    }
+}
+
+/// `tf.nn.max_pool(value, ksize, strides, padding)` over NHWC `value`:
+/// the maximum of each window (padding never wins). The gradient goes to
+/// the first maximum of each window, as TF's.
+///
+/// ```
+/// use tensorgraph::{Graph, DType, ops::{max_pool, Padding}};
+/// let g = Graph::new();
+/// let x = g.placeholder(DType::Float32, [None, Some(28), Some(28), Some(32)], "x");
+/// let y = max_pool(x, [1, 2, 2, 1], [1, 2, 2, 1], Padding::Same);
+/// assert_eq!(y.shape().to_string(), "[?, 14, 14, 32]");
+/// ```
+#[track_caller]
+pub fn max_pool(
+    value: Tensor,
+    ksize: impl Into<Window>,
+    strides: impl Into<Window>,
+    padding: Padding,
+) -> Tensor {
+    let op = MaxPool(PoolAttrs {
+        ksize: ksize.into(),
+        strides: strides.into(),
+        padding,
+    });
+    value.graph().add_op(op, &[value])
+}
+
+/// Scatters a pooled gradient onto the argmax of each window of `x`.
+#[derive(Debug)]
+struct MaxPoolGrad(PoolAttrs);
+
+impl Op for MaxPoolGrad {
+    fn kind(&self) -> &'static OpKind {
+        &MAX_POOL_GRAD
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        self.0.infer_grad(i, false)
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        crate::float_dispatch!(k.input(0), T => {
+            let (x, dy) = (k.float::<T>(0)?, k.float::<T>(1)?);
+            let g = self.0.geometry(x.shape())?;
+            check_shape("the pooled gradient", dy.shape(), &g.out_shape(g.c))?;
+            let mut dx = vec![<T as Float>::from_f64(0.0); x.len()];
+            for (&i, &d) in argmaxes(&flat(x), &g).iter().zip(flat(dy).iter()) {
+                dx[i] += d;
+            }
+            k.set(0, array(x.shape(), dx));
+            Ok(())
+        })
+    }
+    /// Piecewise constant in x (zero gradient); linear in dy: d dy = h gathered at the argmaxes.
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        let x = c.x(0);
+        vec![
+            Some(zeros_like(x)),
+            Some(max_pool_grad_grad(x, c.dy(0), self.0)),
+        ]
+    }
+    fn attrs(&self) -> String {
+        self.0.attrs()
+    }
+}
+
+#[track_caller]
+fn max_pool_grad(x: Tensor, dy: Tensor, attrs: PoolAttrs) -> Tensor {
+    x.graph().add_op(MaxPoolGrad(attrs), &[x, dy])
+}
+
+/// Gathers an input-shaped tensor at the argmax of each window of `x`.
+#[derive(Debug)]
+struct MaxPoolGradGrad(PoolAttrs);
+
+impl Op for MaxPoolGradGrad {
+    fn kind(&self) -> &'static OpKind {
+        &MAX_POOL_GRAD_GRAD
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        self.0.infer_grad(i, true)
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        crate::float_dispatch!(k.input(0), T => {
+            let (x, h) = (k.float::<T>(0)?, k.float::<T>(1)?);
+            let g = self.0.geometry(x.shape())?;
+            check_shape("the gathered tensor", h.shape(), x.shape())?;
+            let hs = flat(h);
+            let y = argmaxes(&flat(x), &g).into_iter().map(|i| hs[i]).collect();
+            k.set(0, array(&g.out_shape(g.c), y));
+            Ok(())
+        })
+    }
+    /// Piecewise constant in x (zero gradient); linear in h: d h = dy scattered to the argmaxes.
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        let x = c.x(0);
+        vec![Some(zeros_like(x)), Some(max_pool_grad(x, c.dy(0), self.0))]
+    }
+    fn attrs(&self) -> String {
+        self.0.attrs()
+    }
+}
+
+#[track_caller]
+fn max_pool_grad_grad(x: Tensor, h: Tensor, attrs: PoolAttrs) -> Tensor {
+    x.graph().add_op(MaxPoolGradGrad(attrs), &[x, h])
+}
+
+/// `avg_pool(x)`.
+#[derive(Debug)]
+struct AvgPool(PoolAttrs);
+
+impl Op for AvgPool {
+    fn kind(&self) -> &'static OpKind {
+        &AVG_POOL
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        same_float(i)?;
+        Ok(vec![TensorSpec::new(
+            i[0].dtype,
+            self.0.infer_output(&i[0].shape)?,
+        )])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        crate::float_dispatch!(k.input(0), T => {
+            let x = k.float::<T>(0)?;
+            let g = self.0.geometry(x.shape())?;
+            let (xs, c) = (flat(x), g.c);
+            let mut y = vec![<T as Float>::from_f64(0.0); g.positions() * c];
+            g.windows(|pos, taps| {
+                let count = <T as Float>::from_f64(taps.len().max(1) as f64);
+                for ch in 0..c {
+                    let total: T = taps.iter().map(|&t| xs[t + ch]).sum();
+                    y[pos * c + ch] = total / count;
+                }
+            });
+            k.set(0, array(&g.out_shape(c), y));
+            Ok(())
+        })
+    }
+    /// dx = each dy spread evenly over its window's in-bounds inputs.
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        vec![Some(avg_pool_grad(c.x(0), c.dy(0), self.0))]
+    }
+    fn attrs(&self) -> String {
+        self.0.attrs()
+    }
+}
+
+/// `tf.nn.avg_pool(value, ksize, strides, padding)` over NHWC `value`:
+/// the mean of each window; with `SAME` padding, of its in-bounds
+/// elements only.
+#[track_caller]
+pub fn avg_pool(
+    value: Tensor,
+    ksize: impl Into<Window>,
+    strides: impl Into<Window>,
+    padding: Padding,
+) -> Tensor {
+    let op = AvgPool(PoolAttrs {
+        ksize: ksize.into(),
+        strides: strides.into(),
+        padding,
+    });
+    value.graph().add_op(op, &[value])
+}
+
+/// Spreads a pooled gradient evenly over each window of an input shape.
+#[derive(Debug)]
+struct AvgPoolGrad(PoolAttrs);
+
+impl Op for AvgPoolGrad {
+    fn kind(&self) -> &'static OpKind {
+        &AVG_POOL_GRAD
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        self.0.infer_grad(i, false)
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        crate::float_dispatch!(k.input(1), T => {
+            let shape = k.input(0).shape();
+            let dy = k.float::<T>(1)?;
+            let g = self.0.geometry(shape)?;
+            check_shape("the pooled gradient", dy.shape(), &g.out_shape(g.c))?;
+            let (ds, c) = (flat(dy), g.c);
+            let mut dx = vec![<T as Float>::from_f64(0.0); g.input_len()];
+            g.windows(|pos, taps| {
+                let count = <T as Float>::from_f64(taps.len().max(1) as f64);
+                for ch in 0..c {
+                    let share = ds[pos * c + ch] / count;
+                    for &t in taps {
+                        dx[t + ch] += share;
+                    }
+                }
+            });
+            k.set(0, array(shape, dx));
+            Ok(())
+        })
+    }
+    /// Linear in dy with avg_pool as its adjoint: d dy = avg_pool(h).
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        let PoolAttrs {
+            ksize,
+            strides,
+            padding,
+        } = self.0;
+        vec![None, Some(avg_pool(c.dy(0), ksize, strides, padding))]
+    }
+    fn attrs(&self) -> String {
+        self.0.attrs()
+    }
+}
+
+#[track_caller]
+fn avg_pool_grad(x: Tensor, dy: Tensor, attrs: PoolAttrs) -> Tensor {
+    x.graph().add_op(AvgPoolGrad(attrs), &[x, dy])
+}
