@@ -9,7 +9,9 @@
 mod activation;
 mod array;
 mod broadcast;
+mod compare;
 mod conv;
+mod elementwise;
 mod kernel;
 mod loss;
 mod math;
@@ -19,6 +21,8 @@ mod reduce;
 mod state;
 
 pub use broadcast::*;
+pub use compare::*;
+pub use elementwise::*;
 pub use kernel::{Float, Kernel, KernelError};
 pub use math::*;
 pub use random::*;
@@ -156,7 +160,9 @@ pub fn registry() -> Vec<&'static OpKind> {
         activation::KINDS,
         array::KINDS,
         broadcast::KINDS,
+        compare::KINDS,
         conv::KINDS,
+        elementwise::KINDS,
         loss::KINDS,
         math::KINDS,
         nn::KINDS,
