@@ -106,8 +106,9 @@ impl Op for Compare {
 /// let g = Graph::new();
 /// let x = g.constant(vec![1.0f32, 2.0, 3.0]);
 /// let two = g.constant(2.0f32);
+/// let (eq, lt) = (equal(x, two), less(x, two));
 /// let mut s = Session::new(&g);
-/// let (e, l) = s.run((equal(x, two), less(x, two)), &feed!{}).unwrap();
+/// let (e, l) = s.run((eq, lt), &feed!{}).unwrap();
 /// assert_eq!(e.into_array::<bool>().unwrap().as_slice().unwrap(), &[false, true, false]);
 /// assert_eq!(l.into_array::<bool>().unwrap().as_slice().unwrap(), &[true, false, false]);
 /// ```
@@ -328,8 +329,9 @@ impl Op for Select {
 /// let g = Graph::new();
 /// let x = g.constant(vec![1.0f32, -2.0, 3.0]);
 /// let y = g.constant(vec![0.0f32, 0.0, 0.0]);
+/// let relu = where_(greater(x, y), x, y);
 /// let mut s = Session::new(&g);
-/// let r = s.run(where_(greater(x, y), x, y), &feed!{}).unwrap();
+/// let r = s.run(relu, &feed!{}).unwrap();
 /// assert_eq!(r.into_array::<f32>().unwrap().as_slice().unwrap(), &[1.0, 0.0, 3.0]);
 /// ```
 #[track_caller]

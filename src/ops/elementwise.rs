@@ -128,8 +128,9 @@ unary!(ReciprocalOp, RECIPROCAL, "reciprocal", float, |v| v.recip(),
 /// use tensorgraph::{Graph, Session, feed, ops::abs};
 /// let g = Graph::new();
 /// let x = g.constant(vec![-2.0f32, 0.0, 3.0]);
+/// let y = abs(x);
 /// let mut s = Session::new(&g);
-/// let r = s.run(abs(x), &feed!{}).unwrap().into_array::<f32>().unwrap();
+/// let r = s.run(y, &feed!{}).unwrap().into_array::<f32>().unwrap();
 /// assert_eq!(r.as_slice().unwrap(), &[2.0, 0.0, 3.0]);
 /// ```
 #[track_caller]
@@ -149,8 +150,9 @@ pub fn sign(x: Tensor) -> Tensor {
 /// use tensorgraph::{Graph, Session, feed, ops::square};
 /// let g = Graph::new();
 /// let x = g.constant(vec![-2.0f64, 3.0]);
+/// let y = square(x);
 /// let mut s = Session::new(&g);
-/// let r = s.run(square(x), &feed!{}).unwrap().into_array::<f64>().unwrap();
+/// let r = s.run(y, &feed!{}).unwrap().into_array::<f64>().unwrap();
 /// assert_eq!(r.as_slice().unwrap(), &[4.0, 9.0]);
 /// ```
 #[track_caller]
@@ -176,8 +178,9 @@ pub fn rsqrt(x: Tensor) -> Tensor {
 /// use tensorgraph::{Graph, Session, feed, ops::{exp, log}};
 /// let g = Graph::new();
 /// let x = g.constant(vec![0.0f64, 1.0]);
+/// let y = log(exp(x));
 /// let mut s = Session::new(&g);
-/// let r = s.run(log(exp(x)), &feed!{}).unwrap().into_array::<f64>().unwrap();
+/// let r = s.run(y, &feed!{}).unwrap().into_array::<f64>().unwrap();
 /// assert_eq!(r.as_slice().unwrap(), &[0.0, 1.0]);
 /// ```
 #[track_caller]

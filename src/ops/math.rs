@@ -377,8 +377,9 @@ pub fn divide(x: Tensor, y: Tensor) -> Tensor {
 /// let g = Graph::new();
 /// let x = g.constant(vec![1.0f32, 2.0, 3.0]);
 /// let y = g.constant(2.0f32);
+/// let z = pow(x, y);
 /// let mut s = Session::new(&g);
-/// let r = s.run(pow(x, y), &feed!{}).unwrap().into_array::<f32>().unwrap();
+/// let r = s.run(z, &feed!{}).unwrap().into_array::<f32>().unwrap();
 /// assert_eq!(r.as_slice().unwrap(), &[1.0, 4.0, 9.0]);
 /// ```
 #[track_caller]
@@ -394,8 +395,9 @@ pub fn pow(x: Tensor, y: Tensor) -> Tensor {
 /// let g = Graph::new();
 /// let x = g.constant(vec![-1.0f32, 2.0, 0.5]);
 /// let zero = g.constant(0.0f32);
+/// let relu = maximum(x, zero);
 /// let mut s = Session::new(&g);
-/// let r = s.run(maximum(x, zero), &feed!{}).unwrap().into_array::<f32>().unwrap();
+/// let r = s.run(relu, &feed!{}).unwrap().into_array::<f32>().unwrap();
 /// assert_eq!(r.as_slice().unwrap(), &[0.0, 2.0, 0.5]);
 /// ```
 #[track_caller]
@@ -439,8 +441,9 @@ impl ClipBound for f64 {
 /// use tensorgraph::{Graph, Session, feed, ops::clip_by_value};
 /// let g = Graph::new();
 /// let t = g.constant(vec![-3.0f32, 0.5, 7.0]);
+/// let c = clip_by_value(t, -1.0, 1.5);
 /// let mut s = Session::new(&g);
-/// let r = s.run(clip_by_value(t, -1.0, 1.5), &feed!{}).unwrap().into_array::<f32>().unwrap();
+/// let r = s.run(c, &feed!{}).unwrap().into_array::<f32>().unwrap();
 /// assert_eq!(r.as_slice().unwrap(), &[-1.0, 0.5, 1.5]);
 /// ```
 #[track_caller]
