@@ -15,6 +15,7 @@ mod elementwise;
 mod kernel;
 mod loss;
 mod math;
+mod matmul;
 mod nn;
 mod random;
 mod reduce;
@@ -25,6 +26,7 @@ pub use compare::*;
 pub use elementwise::*;
 pub use kernel::{Float, Kernel, KernelError};
 pub use math::*;
+pub use matmul::*;
 pub use random::*;
 pub use reduce::*;
 pub use state::*;
@@ -165,6 +167,7 @@ pub fn registry() -> Vec<&'static OpKind> {
         elementwise::KINDS,
         loss::KINDS,
         math::KINDS,
+        matmul::KINDS,
         nn::KINDS,
         random::KINDS,
         reduce::KINDS,
