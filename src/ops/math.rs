@@ -5,8 +5,8 @@
 //! zero as an error, so no data can make a kernel panic.
 
 use super::{
-    greater, greater_equal, less_equal, log, scalar_like, unbroadcast, where_, zeros_like, GradCtx,
-    Kernel, KernelError, Op, OpKind,
+    greater, greater_equal, less_equal, log, ones_like, scalar_like, unbroadcast, where_,
+    zeros_like, GradCtx, Kernel, KernelError, Op, OpKind,
 };
 use crate::dtype::DType;
 use crate::graph::{Tensor, TensorSpec};
@@ -290,7 +290,7 @@ impl Op for PowOp {
         let dx = dz * y * pow(x, y - 1.0);
         // log is only taken of positive x, so no NaN reaches the product.
         let positive = greater(x, zeros_like(x));
-        let safe_x = where_(positive, x, super::ones_like(x));
+        let safe_x = where_(positive, x, ones_like(x));
         let log_x = where_(positive, log(safe_x), zeros_like(x));
         let dy = dz * z * log_x;
         vec![Some(unbroadcast(dx, x)), Some(unbroadcast(dy, y))]
