@@ -1,22 +1,132 @@
-//! Elementwise arithmetic with NumPy broadcasting, matmul and cast.
-//! Each broadcasting op's gradient sums back through [`unbroadcast`].
+//! Elementwise arithmetic with NumPy broadcasting (add, subtract,
+//! multiply, divide, pow, maximum, minimum, clip_by_value), negative, cast
+//! and add_n. Each broadcasting op's gradient sums back through
+//! [`unbroadcast`]. Integer kernels wrap on overflow and report division by
+//! zero as an error, so no data can make a kernel panic.
 
-use super::{unbroadcast, GradCtx, Kernel, KernelError, Op, OpKind};
+use super::{
+    greater, greater_equal, less_equal, log, ones_like, scalar_like, unbroadcast, where_,
+    zeros_like, GradCtx, Kernel, KernelError, Op, OpKind,
+};
 use crate::dtype::DType;
 use crate::graph::{Tensor, TensorSpec};
 use crate::ops::kernel::zip_broadcast;
 use crate::value::Element;
-use ndarray::{Ix2, LinalgScalar};
+use ndarray::ArrayD;
 
 static ADD: OpKind = OpKind::differentiable("Add");
 static SUB: OpKind = OpKind::differentiable("Sub");
 static MUL: OpKind = OpKind::differentiable("Mul");
 static DIV: OpKind = OpKind::differentiable("RealDiv");
+static POW: OpKind = OpKind::differentiable("Pow");
+static MAXIMUM: OpKind = OpKind::differentiable("Maximum");
+static MINIMUM: OpKind = OpKind::differentiable("Minimum");
 static NEG: OpKind = OpKind::differentiable("Neg");
-static MATMUL: OpKind = OpKind::differentiable("MatMul");
 static CAST: OpKind = OpKind::differentiable("Cast");
+static ADD_N: OpKind = OpKind::differentiable("AddN");
 
-pub(super) static KINDS: &[&OpKind] = &[&ADD, &SUB, &MUL, &DIV, &NEG, &MATMUL, &CAST, &ADD_N];
+pub(super) static KINDS: &[&OpKind] = &[
+    &ADD, &SUB, &MUL, &DIV, &POW, &MAXIMUM, &MINIMUM, &NEG, &CAST, &ADD_N,
+];
+
+/// Element arithmetic of the numeric dtypes that never panics on data:
+/// integers wrap on overflow (as TF's kernels do), floats follow IEEE.
+pub(crate) trait Numeric: Element + PartialOrd {
+    fn plus(self, o: Self) -> Self;
+    fn minus(self, o: Self) -> Self;
+    fn times(self, o: Self) -> Self;
+    /// `None` for an integer division by zero (or `MIN / -1`).
+    fn divided(self, o: Self) -> Option<Self>;
+    fn negated(self) -> Self;
+    fn absolute(self) -> Self;
+    /// -1, 0 or 1 (0 for a float zero).
+    fn sign(self) -> Self;
+    /// `None` for an integer raised to a negative power (an error in TF).
+    fn power(self, e: Self) -> Option<Self>;
+}
+
+macro_rules! numeric_float {
+    ($t:ty) => {
+        impl Numeric for $t {
+            fn plus(self, o: Self) -> Self {
+                self + o
+            }
+            fn minus(self, o: Self) -> Self {
+                self - o
+            }
+            fn times(self, o: Self) -> Self {
+                self * o
+            }
+            fn divided(self, o: Self) -> Option<Self> {
+                Some(self / o)
+            }
+            fn negated(self) -> Self {
+                -self
+            }
+            fn absolute(self) -> Self {
+                self.abs()
+            }
+            fn sign(self) -> Self {
+                if self > 0.0 {
+                    1.0
+                } else if self < 0.0 {
+                    -1.0
+                } else {
+                    self
+                }
+            }
+            fn power(self, e: Self) -> Option<Self> {
+                Some(self.powf(e))
+            }
+        }
+    };
+}
+
+macro_rules! numeric_int {
+    ($t:ty) => {
+        impl Numeric for $t {
+            fn plus(self, o: Self) -> Self {
+                self.wrapping_add(o)
+            }
+            fn minus(self, o: Self) -> Self {
+                self.wrapping_sub(o)
+            }
+            fn times(self, o: Self) -> Self {
+                self.wrapping_mul(o)
+            }
+            fn divided(self, o: Self) -> Option<Self> {
+                self.checked_div(o)
+            }
+            fn negated(self) -> Self {
+                self.wrapping_neg()
+            }
+            fn absolute(self) -> Self {
+                self.wrapping_abs()
+            }
+            fn sign(self) -> Self {
+                self.signum()
+            }
+            fn power(self, e: Self) -> Option<Self> {
+                // Square-and-multiply, wrapping like TF's integer pow.
+                let mut e = u64::try_from(e).ok()?;
+                let (mut base, mut acc): (Self, Self) = (self, 1);
+                while e > 0 {
+                    if e & 1 == 1 {
+                        acc = acc.wrapping_mul(base);
+                    }
+                    base = base.wrapping_mul(base);
+                    e >>= 1;
+                }
+                Some(acc)
+            }
+        }
+    };
+}
+
+numeric_float!(f32);
+numeric_float!(f64);
+numeric_int!(i32);
+numeric_int!(i64);
 
 /// Static rule of a broadcasting binary op: equal dtypes, broadcast shapes.
 pub(crate) fn infer_broadcast(
@@ -36,7 +146,17 @@ pub(crate) fn infer_broadcast(
     Ok(vec![TensorSpec::new(out.unwrap_or(a.dtype), shape)])
 }
 
-/// Defines a broadcasting elementwise binary op over numeric dtypes.
+/// [`infer_broadcast`] for arithmetic, which bool tensors do not have.
+fn infer_arithmetic(inputs: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+    if inputs[0].dtype == DType::Bool {
+        return Err("arithmetic on bool tensors; cast them first".into());
+    }
+    infer_broadcast(inputs, None)
+}
+
+/// Defines a broadcasting elementwise binary op over numeric dtypes: with
+/// `|x, y| expr` the result, with `try |x, y| expr` an `Option` whose `None`
+/// fails the run with the given message.
 macro_rules! numeric_binary {
     ($ty:ident, |$x:ident, $y:ident| $f:expr) => {
         #[derive(Debug)]
@@ -53,19 +173,39 @@ macro_rules! numeric_binary {
             }
         }
     };
+    ($ty:ident, $err:literal, try |$x:ident, $y:ident| $f:expr) => {
+        #[derive(Debug)]
+        struct $ty;
+        impl $ty {
+            fn kernel(k: &mut Kernel<'_>) -> Result<(), KernelError> {
+                crate::numeric_dispatch!(k.input(0), T => {
+                    let a = T::from_value(k.input(0)).expect("dispatched");
+                    let b = T::from_value(k.input(1)).ok_or("dtypes differ")?;
+                    let r = zip_broadcast(a, b, |$x: T, $y: T| $f)?;
+                    let data = r.iter().copied().collect::<Option<Vec<T>>>().ok_or($err)?;
+                    let r = ArrayD::from_shape_vec(r.raw_dim(), data).map_err(|e| e.to_string())?;
+                    k.set(0, r);
+                    Ok(())
+                })
+            }
+        }
+    };
 }
 
-numeric_binary!(AddOp, |x, y| x + y);
-numeric_binary!(SubOp, |x, y| x - y);
-numeric_binary!(MulOp, |x, y| x * y);
-numeric_binary!(DivOp, |x, y| x / y);
+numeric_binary!(AddOp, |x, y| x.plus(y));
+numeric_binary!(SubOp, |x, y| x.minus(y));
+numeric_binary!(MulOp, |x, y| x.times(y));
+numeric_binary!(DivOp, "integer division by zero", try |x, y| x.divided(y));
+numeric_binary!(PowOp, "integers cannot be raised to negative powers", try |x, y| x.power(y));
+numeric_binary!(MaximumOp, |x, y| if x >= y { x } else { y });
+numeric_binary!(MinimumOp, |x, y| if x <= y { x } else { y });
 
 impl Op for AddOp {
     fn kind(&self) -> &'static OpKind {
         &ADD
     }
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        infer_broadcast(i, None)
+        infer_arithmetic(i)
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         Self::kernel(k)
@@ -82,7 +222,7 @@ impl Op for SubOp {
         &SUB
     }
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        infer_broadcast(i, None)
+        infer_arithmetic(i)
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         Self::kernel(k)
@@ -102,7 +242,7 @@ impl Op for MulOp {
         &MUL
     }
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        infer_broadcast(i, None)
+        infer_arithmetic(i)
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         Self::kernel(k)
@@ -119,7 +259,7 @@ impl Op for DivOp {
         &DIV
     }
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        infer_broadcast(i, None)
+        infer_arithmetic(i)
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         Self::kernel(k)
@@ -132,6 +272,71 @@ impl Op for DivOp {
             Some(unbroadcast(-dy * x / (y * y), y)),
         ]
     }
+}
+
+impl Op for PowOp {
+    fn kind(&self) -> &'static OpKind {
+        &POW
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        infer_arithmetic(i)
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        Self::kernel(k)
+    }
+    /// z = x^y: dz/dx = y x^(y-1); dz/dy = z log(x) where x > 0, else 0 (as TF).
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        let (x, y, z, dz) = (c.x(0), c.x(1), c.y(0), c.dy(0));
+        let dx = dz * y * pow(x, y - 1.0);
+        // log is only taken of positive x, so no NaN reaches the product.
+        let positive = greater(x, zeros_like(x));
+        let safe_x = where_(positive, x, ones_like(x));
+        let log_x = where_(positive, log(safe_x), zeros_like(x));
+        let dy = dz * z * log_x;
+        vec![Some(unbroadcast(dx, x)), Some(unbroadcast(dy, y))]
+    }
+}
+
+impl Op for MaximumOp {
+    fn kind(&self) -> &'static OpKind {
+        &MAXIMUM
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        infer_arithmetic(i)
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        Self::kernel(k)
+    }
+    /// d max(x, y) = (dy where x >= y, dy where x < y): ties go to x, as TF.
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        let (x, y) = (c.x(0), c.x(1));
+        let (dx, dy) = split_by_mask(greater_equal(x, y), c.dy(0));
+        vec![Some(unbroadcast(dx, x)), Some(unbroadcast(dy, y))]
+    }
+}
+
+impl Op for MinimumOp {
+    fn kind(&self) -> &'static OpKind {
+        &MINIMUM
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        infer_arithmetic(i)
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        Self::kernel(k)
+    }
+    /// d min(x, y) = (dy where x <= y, dy where x > y): ties go to x, as TF.
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        let (x, y) = (c.x(0), c.x(1));
+        let (dx, dy) = split_by_mask(less_equal(x, y), c.dy(0));
+        vec![Some(unbroadcast(dx, x)), Some(unbroadcast(dy, y))]
+    }
+}
+
+/// `(g where mask, g where !mask)`, zeros elsewhere.
+fn split_by_mask(mask: Tensor, g: Tensor) -> (Tensor, Tensor) {
+    let zeros = zeros_like(g);
+    (where_(mask, g, zeros), where_(mask, zeros, g))
 }
 
 /// `tf.add(x, y)` (also `x + y`), with broadcasting.
@@ -152,10 +357,100 @@ pub fn multiply(x: Tensor, y: Tensor) -> Tensor {
     x.graph().add_op(MulOp, &[x, y])
 }
 
-/// `tf.divide(x, y)` (also `x / y`; TF's `RealDiv`).
+/// `tf.divide(x, y)` (also `x / y`; TF's `RealDiv`). Integer division
+/// truncates, and a zero divisor fails the run.
 #[track_caller]
 pub fn divide(x: Tensor, y: Tensor) -> Tensor {
     x.graph().add_op(DivOp, &[x, y])
+}
+
+/// `tf.pow(x, y)`: `x` to the power `y` elementwise, with broadcasting.
+/// Integer tensors work too (wrapping on overflow; a negative exponent
+/// fails the run, as in TF). The gradient with respect to `y` is taken as
+/// 0 where `x <= 0`, as TF does.
+///
+/// ```
+/// use tensorgraph::{Graph, Session, feed, ops::pow};
+/// let g = Graph::new();
+/// let x = g.constant(vec![1.0f32, 2.0, 3.0]);
+/// let y = g.constant(2.0f32);
+/// let z = pow(x, y);
+/// let mut s = Session::new(&g);
+/// let r = s.run(z, &feed!{}).unwrap().into_array::<f32>().unwrap();
+/// assert_eq!(r.as_slice().unwrap(), &[1.0, 4.0, 9.0]);
+/// ```
+#[track_caller]
+pub fn pow(x: Tensor, y: Tensor) -> Tensor {
+    x.graph().add_op(PowOp, &[x, y])
+}
+
+/// `tf.maximum(x, y)` elementwise, with broadcasting. On ties the whole
+/// gradient goes to `x`, as in TF.
+///
+/// ```
+/// use tensorgraph::{Graph, Session, feed, ops::maximum};
+/// let g = Graph::new();
+/// let x = g.constant(vec![-1.0f32, 2.0, 0.5]);
+/// let zero = g.constant(0.0f32);
+/// let relu = maximum(x, zero);
+/// let mut s = Session::new(&g);
+/// let r = s.run(relu, &feed!{}).unwrap().into_array::<f32>().unwrap();
+/// assert_eq!(r.as_slice().unwrap(), &[0.0, 2.0, 0.5]);
+/// ```
+#[track_caller]
+pub fn maximum(x: Tensor, y: Tensor) -> Tensor {
+    x.graph().add_op(MaximumOp, &[x, y])
+}
+
+/// `tf.minimum(x, y)` elementwise, with broadcasting. On ties the whole
+/// gradient goes to `x`, as in TF.
+#[track_caller]
+pub fn minimum(x: Tensor, y: Tensor) -> Tensor {
+    x.graph().add_op(MinimumOp, &[x, y])
+}
+
+/// A clip bound of [`clip_by_value`]: a tensor, or a number taken as a
+/// scalar of the clipped tensor's dtype.
+pub trait ClipBound {
+    /// The bound as a tensor in `t`'s graph, of `t`'s dtype.
+    fn into_bound(self, t: Tensor) -> Tensor;
+}
+
+impl ClipBound for Tensor {
+    fn into_bound(self, _: Tensor) -> Tensor {
+        self
+    }
+}
+
+impl ClipBound for f64 {
+    fn into_bound(self, t: Tensor) -> Tensor {
+        scalar_like(self, t)
+    }
+}
+
+/// `tf.clip_by_value(t, clip_value_min, clip_value_max)`: `t` clipped to
+/// `[min, max]` elementwise; the bounds are tensors that broadcast to `t`
+/// or plain numbers. Built as TF builds it, `maximum(minimum(t, max), min)`,
+/// so the gradient reaches `t` where `min <= t <= max` (bounds included)
+/// and the bounds elsewhere.
+///
+/// ```
+/// use tensorgraph::{Graph, Session, feed, ops::clip_by_value};
+/// let g = Graph::new();
+/// let t = g.constant(vec![-3.0f32, 0.5, 7.0]);
+/// let c = clip_by_value(t, -1.0, 1.5);
+/// let mut s = Session::new(&g);
+/// let r = s.run(c, &feed!{}).unwrap().into_array::<f32>().unwrap();
+/// assert_eq!(r.as_slice().unwrap(), &[-1.0, 0.5, 1.5]);
+/// ```
+#[track_caller]
+pub fn clip_by_value(
+    t: Tensor,
+    clip_value_min: impl ClipBound,
+    clip_value_max: impl ClipBound,
+) -> Tensor {
+    let (lo, hi) = (clip_value_min.into_bound(t), clip_value_max.into_bound(t));
+    maximum(minimum(t, hi), lo)
 }
 
 /// `-x`.
@@ -174,7 +469,7 @@ impl Op for NegOp {
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         crate::numeric_dispatch!(k.input(0), T => {
-            let r = T::from_value(k.input(0)).expect("dispatched").mapv(|v| -v);
+            let r = T::from_value(k.input(0)).expect("dispatched").mapv(|v| v.negated());
             k.set(0, r);
             Ok(())
         })
@@ -189,135 +484,6 @@ impl Op for NegOp {
 #[track_caller]
 pub fn negative(x: Tensor) -> Tensor {
     x.graph().add_op(NegOp, &[x])
-}
-
-/// Matrix product with optional transposes.
-#[derive(Debug)]
-struct MatMul {
-    transpose_a: bool,
-    transpose_b: bool,
-}
-
-fn matmul_kernel<T: Element + LinalgScalar>(
-    a: &ndarray::ArrayD<T>,
-    b: &ndarray::ArrayD<T>,
-    ta: bool,
-    tb: bool,
-) -> Result<ndarray::ArrayD<T>, String> {
-    let a = a
-        .view()
-        .into_dimensionality::<Ix2>()
-        .map_err(|_| "matmul needs rank-2 inputs")?;
-    let b = b
-        .view()
-        .into_dimensionality::<Ix2>()
-        .map_err(|_| "matmul needs rank-2 inputs")?;
-    let a = if ta { a.reversed_axes() } else { a };
-    let b = if tb { b.reversed_axes() } else { b };
-    if a.ncols() != b.nrows() {
-        return Err(format!(
-            "matmul inner dimensions differ: [{}, {}] x [{}, {}]",
-            a.nrows(),
-            a.ncols(),
-            b.nrows(),
-            b.ncols()
-        ));
-    }
-    Ok(a.dot(&b).into_dyn())
-}
-
-impl Op for MatMul {
-    fn kind(&self) -> &'static OpKind {
-        &MATMUL
-    }
-    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        let (a, b) = (&i[0], &i[1]);
-        if a.dtype != b.dtype {
-            return Err(format!("dtypes differ: {} vs {}", a.dtype, b.dtype));
-        }
-        if a.dtype == DType::Bool {
-            return Err("matmul of bool tensors".into());
-        }
-        for s in [a, b] {
-            if s.shape.rank().is_some_and(|r| r != 2) {
-                return Err(format!("matmul needs rank-2 inputs, got shape {}", s.shape));
-            }
-        }
-        // (rows, cols) after the optional transpose.
-        let dims = |s: &TensorSpec, t: bool| {
-            let (r, c) = (s.shape.dim(0), s.shape.dim(1));
-            if t {
-                (c, r)
-            } else {
-                (r, c)
-            }
-        };
-        let (m, ka) = dims(a, self.transpose_a);
-        let (kb, n) = dims(b, self.transpose_b);
-        if let (Some(x), Some(y)) = (ka, kb) {
-            if x != y {
-                return Err(format!(
-                    "inner dimensions differ ({x} vs {y}) in matmul of {} and {}{}",
-                    a.shape,
-                    b.shape,
-                    match (self.transpose_a, self.transpose_b) {
-                        (false, false) => "",
-                        (true, false) => " with transpose_a",
-                        (false, true) => " with transpose_b",
-                        (true, true) => " with transpose_a and transpose_b",
-                    }
-                ));
-            }
-        }
-        Ok(vec![TensorSpec::new(a.dtype, [m, n])])
-    }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        let (ta, tb) = (self.transpose_a, self.transpose_b);
-        crate::numeric_dispatch!(k.input(0), T => {
-            let a = T::from_value(k.input(0)).expect("dispatched");
-            let b = T::from_value(k.input(1)).ok_or("dtypes differ")?;
-            let r = matmul_kernel(a, b, ta, tb)?;
-            k.set(0, r);
-            Ok(())
-        })
-    }
-    /// C = A B: dA = dC B^T, dB = A^T dC (transposes permute these).
-    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
-        let (a, b, g) = (c.x(0), c.x(1), c.dy(0));
-        let (da, db) = match (self.transpose_a, self.transpose_b) {
-            (false, false) => (matmul(g, b, false, true), matmul(a, g, true, false)),
-            (false, true) => (matmul(g, b, false, false), matmul(g, a, true, false)),
-            (true, false) => (matmul(b, g, false, true), matmul(a, g, false, false)),
-            (true, true) => (matmul(b, g, true, true), matmul(g, a, true, true)),
-        };
-        vec![Some(da), Some(db)]
-    }
-    fn attrs(&self) -> String {
-        match (self.transpose_a, self.transpose_b) {
-            (false, false) => String::new(),
-            (ta, tb) => format!("transpose_a={ta}, transpose_b={tb}"),
-        }
-    }
-}
-
-/// `tf.matmul(a, b, transpose_a, transpose_b)` of two rank-2 tensors.
-///
-/// ```
-/// use tensorgraph::{Graph, DType, ops::matmul};
-/// let g = Graph::new();
-/// let x = g.placeholder(DType::Float32, [None, Some(784)], "X");
-/// let w = g.placeholder(DType::Float32, [784usize, 200], "W");
-/// assert_eq!(matmul(x, w, false, false).shape().to_string(), "[?, 200]");
-/// ```
-#[track_caller]
-pub fn matmul(a: Tensor, b: Tensor, transpose_a: bool, transpose_b: bool) -> Tensor {
-    a.graph().add_op(
-        MatMul {
-            transpose_a,
-            transpose_b,
-        },
-        &[a, b],
-    )
 }
 
 /// Converts the element type.
@@ -366,8 +532,6 @@ pub fn cast(x: Tensor, dtype: DType) -> Tensor {
 #[derive(Debug)]
 struct AddN;
 
-static ADD_N: OpKind = OpKind::differentiable("AddN");
-
 impl Op for AddN {
     fn kind(&self) -> &'static OpKind {
         &ADD_N
@@ -395,7 +559,7 @@ impl Op for AddN {
                 if b.shape() != acc.shape() {
                     return Err(format!("add_n inputs have shapes {:?} and {:?}", acc.shape(), b.shape()).into());
                 }
-                acc += b;
+                acc.zip_mut_with(b, |x, &y| *x = x.plus(y));
             }
             k.set(0, acc);
             Ok(())

@@ -9,10 +9,13 @@
 mod activation;
 mod array;
 mod broadcast;
+mod compare;
 mod conv;
+mod elementwise;
 mod kernel;
 mod loss;
 mod math;
+mod matmul;
 mod nn;
 mod pool;
 mod random;
@@ -21,10 +24,13 @@ mod state;
 
 pub use activation::*;
 pub use broadcast::*;
+pub use compare::*;
 pub use conv::*;
+pub use elementwise::*;
 pub use kernel::{Float, Kernel, KernelError};
 pub use loss::*;
 pub use math::*;
+pub use matmul::*;
 pub use nn::*;
 pub use pool::*;
 pub use random::*;
@@ -162,9 +168,12 @@ pub fn registry() -> Vec<&'static OpKind> {
         activation::KINDS,
         array::KINDS,
         broadcast::KINDS,
+        compare::KINDS,
         conv::KINDS,
+        elementwise::KINDS,
         loss::KINDS,
         math::KINDS,
+        matmul::KINDS,
         nn::KINDS,
         pool::KINDS,
         random::KINDS,

@@ -1,0 +1,243 @@
+//! Matrix products: `matmul` of the last two axes with optional
+//! transposes; leading (batch) axes broadcast, and their gradients are
+//! summed back through [`unbroadcast`].
+
+use super::{unbroadcast, GradCtx, Kernel, KernelError, Op, OpKind};
+use crate::dtype::{DType, Shape};
+use crate::graph::{Tensor, TensorSpec};
+use crate::ops::kernel::broadcast_shapes;
+use crate::value::Element;
+use ndarray::{
+    linalg::general_mat_mul, Array3, ArrayD, ArrayView2, Axis, Ix2, IxDyn, LinalgScalar,
+};
+
+static MATMUL: OpKind = OpKind::differentiable("MatMul");
+
+pub(super) static KINDS: &[&OpKind] = &[&MATMUL];
+
+/// Matrix product with optional transposes of the last two axes; leading
+/// (batch) axes broadcast.
+#[derive(Debug)]
+struct MatMul {
+    transpose_a: bool,
+    transpose_b: bool,
+}
+
+/// Checks that `a`'s columns match `b`'s rows.
+fn check_inner<T>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>) -> Result<(), String> {
+    if a.ncols() != b.nrows() {
+        return Err(format!(
+            "matmul inner dimensions differ: [{}, {}] x [{}, {}]",
+            a.nrows(),
+            a.ncols(),
+            b.nrows(),
+            b.ncols()
+        ));
+    }
+    Ok(())
+}
+
+/// `v`, or its transpose when `t`.
+fn flip<T>(v: ArrayView2<'_, T>, t: bool) -> ArrayView2<'_, T> {
+    if t {
+        v.reversed_axes()
+    } else {
+        v
+    }
+}
+
+/// `x` broadcast to `batch` leading axes, as a stack of matrices.
+fn stack<T: Copy>(x: &ArrayD<T>, batch: &[usize]) -> Result<Array3<T>, String> {
+    let (rows, cols) = (x.shape()[x.ndim() - 2], x.shape()[x.ndim() - 1]);
+    let full: Vec<usize> = batch.iter().copied().chain([rows, cols]).collect();
+    let view = x
+        .broadcast(IxDyn(&full))
+        .ok_or_else(|| format!("cannot broadcast shape {:?} to {:?}", x.shape(), full))?;
+    let n = batch.iter().product();
+    Array3::from_shape_vec((n, rows, cols), view.iter().copied().collect())
+        .map_err(|e| e.to_string())
+}
+
+fn matmul_kernel<T: Element + LinalgScalar>(
+    a: &ArrayD<T>,
+    b: &ArrayD<T>,
+    ta: bool,
+    tb: bool,
+) -> Result<ArrayD<T>, String> {
+    let (ra, rb) = (a.ndim(), b.ndim());
+    if ra < 2 || rb < 2 {
+        return Err(format!(
+            "matmul needs inputs of rank >= 2, got shapes {:?} and {:?}",
+            a.shape(),
+            b.shape()
+        ));
+    }
+    if ra == 2 && rb == 2 {
+        let a = flip(
+            a.view()
+                .into_dimensionality::<Ix2>()
+                .map_err(|e| e.to_string())?,
+            ta,
+        );
+        let b = flip(
+            b.view()
+                .into_dimensionality::<Ix2>()
+                .map_err(|e| e.to_string())?,
+            tb,
+        );
+        check_inner(&a, &b)?;
+        return Ok(a.dot(&b).into_dyn());
+    }
+    // Broadcast the batch axes, flatten them to one and multiply per batch.
+    let batch = broadcast_shapes(&a.shape()[..ra - 2], &b.shape()[..rb - 2])?;
+    let n: usize = batch.iter().product();
+    let (a3, b3) = (stack(a, &batch)?, stack(b, &batch)?);
+    // (rows, cols) of each matrix after its optional transpose.
+    let dims = |x: &Array3<T>, t: bool| {
+        if t {
+            (x.shape()[2], x.shape()[1])
+        } else {
+            (x.shape()[1], x.shape()[2])
+        }
+    };
+    let ((m, ka), (kb, k)) = (dims(&a3, ta), dims(&b3, tb));
+    if ka != kb {
+        return Err(format!(
+            "matmul inner dimensions differ: [{m}, {ka}] x [{kb}, {k}] (shapes {:?} and {:?})",
+            a.shape(),
+            b.shape()
+        ));
+    }
+    let mut out = Array3::<T>::zeros((n, m, k));
+    for (i, mut o) in out.outer_iter_mut().enumerate() {
+        let ai = flip(a3.index_axis(Axis(0), i), ta);
+        let bi = flip(b3.index_axis(Axis(0), i), tb);
+        general_mat_mul(T::one(), &ai, &bi, T::zero(), &mut o);
+    }
+    let shape: Vec<usize> = batch.iter().copied().chain([m, k]).collect();
+    out.into_shape_with_order(IxDyn(&shape))
+        .map_err(|e| e.to_string())
+}
+
+impl Op for MatMul {
+    fn kind(&self) -> &'static OpKind {
+        &MATMUL
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        let (a, b) = (&i[0], &i[1]);
+        if a.dtype != b.dtype {
+            return Err(format!("dtypes differ: {} vs {}", a.dtype, b.dtype));
+        }
+        if a.dtype == DType::Bool {
+            return Err("matmul of bool tensors".into());
+        }
+        for s in [a, b] {
+            if s.shape.rank().is_some_and(|r| r < 2) {
+                return Err(format!(
+                    "matmul needs inputs of rank >= 2, got shape {}",
+                    s.shape
+                ));
+            }
+        }
+        // (rows, cols) after the optional transpose.
+        let dims = |s: &TensorSpec, t: bool| {
+            let (r, c) = (s.shape.dim(-2), s.shape.dim(-1));
+            if t {
+                (c, r)
+            } else {
+                (r, c)
+            }
+        };
+        let (m, ka) = dims(a, self.transpose_a);
+        let (kb, n) = dims(b, self.transpose_b);
+        if let (Some(x), Some(y)) = (ka, kb) {
+            if x != y {
+                return Err(format!(
+                    "inner dimensions differ ({x} vs {y}) in matmul of {} and {}{}",
+                    a.shape,
+                    b.shape,
+                    match (self.transpose_a, self.transpose_b) {
+                        (false, false) => "",
+                        (true, false) => " with transpose_a",
+                        (false, true) => " with transpose_b",
+                        (true, true) => " with transpose_a and transpose_b",
+                    }
+                ));
+            }
+        }
+        let (Some(da), Some(db)) = (a.shape.dims(), b.shape.dims()) else {
+            return Ok(vec![TensorSpec::new(a.dtype, Shape::unknown())]);
+        };
+        let (ba, bb) = (
+            Shape::from(&da[..da.len() - 2]),
+            Shape::from(&db[..db.len() - 2]),
+        );
+        let batch = ba.broadcast(&bb).ok_or_else(|| {
+            format!(
+                "batch dimensions of matmul do not broadcast: {} and {}",
+                a.shape, b.shape
+            )
+        })?;
+        let mut out = batch.dims().unwrap_or_default().to_vec();
+        out.extend([m, n]);
+        Ok(vec![TensorSpec::new(a.dtype, out)])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let (ta, tb) = (self.transpose_a, self.transpose_b);
+        crate::numeric_dispatch!(k.input(0), T => {
+            let a = T::from_value(k.input(0)).expect("dispatched");
+            let b = T::from_value(k.input(1)).ok_or("dtypes differ")?;
+            let r = matmul_kernel(a, b, ta, tb)?;
+            k.set(0, r);
+            Ok(())
+        })
+    }
+    /// C = A B: dA = dC B^T, dB = A^T dC (transposes permute these; batch
+    /// axes that were broadcast are summed back).
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        let (a, b, g) = (c.x(0), c.x(1), c.dy(0));
+        let (da, db) = match (self.transpose_a, self.transpose_b) {
+            (false, false) => (matmul(g, b, false, true), matmul(a, g, true, false)),
+            (false, true) => (matmul(g, b, false, false), matmul(g, a, true, false)),
+            (true, false) => (matmul(b, g, false, true), matmul(a, g, false, false)),
+            (true, true) => (matmul(b, g, true, true), matmul(g, a, true, true)),
+        };
+        let plain = |t: Tensor| t.shape().rank() == Some(2);
+        if plain(a) && plain(b) {
+            vec![Some(da), Some(db)]
+        } else {
+            vec![Some(unbroadcast(da, a)), Some(unbroadcast(db, b))]
+        }
+    }
+    fn attrs(&self) -> String {
+        match (self.transpose_a, self.transpose_b) {
+            (false, false) => String::new(),
+            (ta, tb) => format!("transpose_a={ta}, transpose_b={tb}"),
+        }
+    }
+}
+
+/// `tf.matmul(a, b, transpose_a, transpose_b)`: the product of the last
+/// two axes, with optional transposes of those. Inputs of rank > 2 are
+/// stacks of matrices whose leading (batch) axes broadcast, as in TF >= 1.14.
+///
+/// ```
+/// use tensorgraph::{Graph, DType, ops::matmul};
+/// let g = Graph::new();
+/// let x = g.placeholder(DType::Float32, [None, Some(784)], "X");
+/// let w = g.placeholder(DType::Float32, [784usize, 200], "W");
+/// assert_eq!(matmul(x, w, false, false).shape().to_string(), "[?, 200]");
+/// let a = g.placeholder(DType::Float32, [8usize, 3, 4], "a");
+/// let b = g.placeholder(DType::Float32, [8usize, 2, 4], "b");
+/// assert_eq!(matmul(a, b, false, true).shape().to_string(), "[8, 3, 2]");
+/// ```
+#[track_caller]
+pub fn matmul(a: Tensor, b: Tensor, transpose_a: bool, transpose_b: bool) -> Tensor {
+    a.graph().add_op(
+        MatMul {
+            transpose_a,
+            transpose_b,
+        },
+        &[a, b],
+    )
+}
