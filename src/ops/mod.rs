@@ -10,19 +10,26 @@ mod activation;
 mod array;
 mod broadcast;
 mod conv;
+mod gather;
+mod join;
 mod kernel;
 mod loss;
 mod math;
 mod nn;
 mod random;
 mod reduce;
+mod slicing;
 mod state;
 
+pub use array::*;
 pub use broadcast::*;
+pub use gather::*;
+pub use join::*;
 pub use kernel::{Float, Kernel, KernelError};
 pub use math::*;
 pub use random::*;
 pub use reduce::*;
+pub use slicing::*;
 pub use state::*;
 
 use crate::graph::{Tensor, TensorSpec};
@@ -157,11 +164,14 @@ pub fn registry() -> Vec<&'static OpKind> {
         array::KINDS,
         broadcast::KINDS,
         conv::KINDS,
+        gather::KINDS,
+        join::KINDS,
         loss::KINDS,
         math::KINDS,
         nn::KINDS,
         random::KINDS,
         reduce::KINDS,
+        slicing::KINDS,
         state::KINDS,
     ]
     .concat()
