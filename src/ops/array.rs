@@ -49,6 +49,15 @@ pub(super) fn standard<T: Clone>(a: ndarray::ArrayViewD<'_, T>) -> ArrayD<T> {
     a.as_standard_layout().into_owned()
 }
 
+/// `a` itself when row-major already, else a row-major copy.
+pub(super) fn into_standard<T: Clone>(a: ArrayD<T>) -> ArrayD<T> {
+    if a.is_standard_layout() {
+        a
+    } else {
+        standard(a.view())
+    }
+}
+
 /// Static rule of a reshape: at most one `-1`, inferred when the input's
 /// element count is known.
 fn reshape_shape(x: &Shape, shape: &[isize]) -> Result<Shape, String> {
@@ -474,8 +483,11 @@ impl Op for Tile {
         any_dispatch!(x, T => {
             let a = T::from_value(x).expect("dispatched");
             let dims = a.shape();
+            let mut src = vec![0; dims.len()];
             let r = ArrayD::from_shape_fn(IxDyn(&out), |idx| {
-                let src: Vec<usize> = (0..dims.len()).map(|d| idx[d] % dims[d]).collect();
+                for (d, s) in src.iter_mut().enumerate() {
+                    *s = idx[d] % dims[d];
+                }
                 a[IxDyn(&src)]
             });
             k.set(0, r);

@@ -3,7 +3,7 @@
 //! [`scatter_add_like`] (a dense scatter-add: TF's sparse gradient,
 //! densified), and one_hot.
 
-use super::array::{any_dispatch, standard};
+use super::array::{any_dispatch, into_standard, standard};
 use super::{normalize_axis, GradCtx, Kernel, KernelError, Op, OpKind};
 use crate::dtype::{DType, Shape};
 use crate::graph::{Tensor, TensorSpec};
@@ -75,7 +75,7 @@ impl Op for Gather {
         let out = gathered_dims(params.shape(), indices.shape(), at);
         any_dispatch!(params, T => {
             let a = T::from_value(params).expect("dispatched");
-            let r = standard(a.select(Axis(at), &picks).view())
+            let r = into_standard(a.select(Axis(at), &picks))
                 .into_shape_with_order(IxDyn(&out))
                 .map_err(|e| format!("gather result does not fit {out:?}: {e}"))?;
             k.set(0, r);
@@ -290,4 +290,36 @@ pub fn one_hot_with(
         dtype,
     };
     indices.graph().add_op(op, &[indices])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{feed, Graph, Session};
+
+    #[test]
+    fn gathers_any_dtype_and_rejects_out_of_range_indices() {
+        let g = Graph::new();
+        let b = g.constant(ndarray::array![[true, false], [false, true]].into_dyn());
+        let ids = g.placeholder(DType::Int64, [None], "ids");
+        let picked = gather(b, ids, 0);
+        let hot = one_hot_with(ids, 2, 5.0, -1.0, DType::Int32);
+        let mut s = Session::new(&g);
+        let v = s.run(picked, &feed! { ids => vec![1i64, 1, 0] }).unwrap();
+        let got = v.into_array::<bool>().unwrap();
+        assert_eq!(
+            got.as_slice().unwrap(),
+            &[false, true, false, true, true, false]
+        );
+        let h = s.run(hot, &feed! { ids => vec![1i64, -1, 2] }).unwrap();
+        assert_eq!(
+            h.into_array::<i32>().unwrap().as_slice().unwrap(),
+            &[-1, 5, -1, -1, -1, -1]
+        );
+        let err = s
+            .run(picked, &feed! { ids => vec![2i64] })
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("index 2 is out of range [0, 2)"), "{err}");
+    }
 }

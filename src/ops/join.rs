@@ -3,7 +3,7 @@
 //! Concat's gradient splits by the run-time sizes of its inputs
 //! ([`split_like`]), since those may be unknown statically.
 
-use super::array::{any_dispatch, standard};
+use super::array::{any_dispatch, into_standard, standard};
 use super::{normalize_axis, GradCtx, Kernel, KernelError, Op, OpKind};
 use crate::dtype::{Dim, Shape};
 use crate::graph::{Tensor, TensorSpec};
@@ -23,8 +23,8 @@ fn output_grads(c: &GradCtx<'_>) -> Vec<Tensor> {
     (0..c.outputs.len()).map(|i| c.dy(i)).collect()
 }
 
-/// Equal dtypes, and the merge of the shapes ignoring axis `skip` (which
-/// is returned as each input's dim there), or an error naming them.
+/// Checks equal dtypes; returns the merge of the shapes outside `axis`
+/// and each input's dim along it, or an error naming the shapes.
 fn merge_except(
     inputs: &[TensorSpec],
     axis: isize,
@@ -91,7 +91,7 @@ impl Op for Concat {
                 let shapes: Vec<_> = views.iter().map(|v| v.shape().to_vec()).collect();
                 format!("cannot concat shapes {shapes:?} along axis {}: {e}", self.axis)
             })?;
-            k.set(0, standard(r.view()));
+            k.set(0, into_standard(r));
             Ok(())
         })
     }
@@ -170,7 +170,7 @@ impl Op for Stack {
                 let shapes: Vec<_> = views.iter().map(|v| v.shape().to_vec()).collect();
                 format!("cannot stack shapes {shapes:?}: {e}")
             })?;
-            k.set(0, standard(r.view()));
+            k.set(0, into_standard(r));
             Ok(())
         })
     }

@@ -458,3 +458,32 @@ pub fn pad(tensor: Tensor, paddings: &[[usize; 2]], constant_values: f64) -> Ten
     };
     tensor.graph().add_op(op, &[tensor])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{feed, DType, Graph, Session};
+
+    #[test]
+    fn windows_walk_backwards_and_pad_any_dtype() {
+        let g = Graph::new();
+        let x = g.placeholder(DType::Int64, [None, Some(3)], "x");
+        let rev = strided_slice(x, [-1, 2], [-10, -10], [-1, -1]);
+        let b = g.constant(ndarray::array![[true]].into_dyn());
+        let padded = pad(b, &[[1, 0], [0, 1]], 0.0);
+        assert_eq!(rev.shape().to_string(), "[?, 3]");
+        let mut s = Session::new(&g);
+        let xv = ndarray::array![[1i64, 2, 3], [4, 5, 6]];
+        let r = s.run(rev, &feed! { x => &xv }).unwrap();
+        assert_eq!(
+            r.into_array::<i64>().unwrap().as_slice().unwrap(),
+            &[6, 5, 4, 3, 2, 1]
+        );
+        let p = s
+            .run(padded, &feed! {})
+            .unwrap()
+            .into_array::<bool>()
+            .unwrap();
+        assert_eq!(p.as_slice().unwrap(), &[false, false, true, false]);
+    }
+}
