@@ -1,5 +1,597 @@
-//! (family file; ops are added here)
+//! Shape ops that keep every element: reshape, expand_dims, squeeze,
+//! transpose and tile. Kernels serve every dtype (bool included), and
+//! gradients read the run-time shape of the input ([`reshape_like`],
+//! [`untile`]) because batch dimensions are usually unknown statically.
+//! The joining, slicing and gathering families live in `join.rs`,
+//! `slicing.rs` and `gather.rs`.
 
-use super::OpKind;
+use super::{normalize_axis, GradCtx, Kernel, KernelError, Op, OpKind};
+use crate::dtype::{Dim, Shape};
+use crate::graph::{Tensor, TensorSpec};
+use ndarray::{ArrayD, Axis, IxDyn};
 
-pub(super) static KINDS: &[&OpKind] = &[];
+static RESHAPE: OpKind = OpKind::differentiable("Reshape");
+static RESHAPE_LIKE: OpKind = OpKind::differentiable("ReshapeLike");
+static EXPAND_DIMS: OpKind = OpKind::differentiable("ExpandDims");
+static SQUEEZE: OpKind = OpKind::differentiable("Squeeze");
+static TRANSPOSE: OpKind = OpKind::differentiable("Transpose");
+static TILE: OpKind = OpKind::differentiable("Tile");
+static UNTILE: OpKind = OpKind::differentiable("Untile");
+
+pub(super) static KINDS: &[&OpKind] = &[
+    &RESHAPE,
+    &RESHAPE_LIKE,
+    &EXPAND_DIMS,
+    &SQUEEZE,
+    &TRANSPOSE,
+    &TILE,
+    &UNTILE,
+];
+
+/// Runs a generic body for the dtype of `$v` (an `&Value`), binding `$T`
+/// to any of the five element types: for ops that only move elements.
+macro_rules! any_dispatch {
+    ($v:expr, $T:ident => $body:expr) => {
+        match $v.dtype() {
+            $crate::DType::Bool => {
+                type $T = bool;
+                use $crate::Element as _;
+                $body
+            }
+            _ => $crate::numeric_dispatch!($v, $T => $body),
+        }
+    };
+}
+pub(super) use any_dispatch;
+
+/// A copy of `a` in row-major order (views may come permuted).
+pub(super) fn standard<T: Clone>(a: ndarray::ArrayViewD<'_, T>) -> ArrayD<T> {
+    a.as_standard_layout().into_owned()
+}
+
+/// `a` itself when row-major already, else a row-major copy.
+pub(super) fn into_standard<T: Clone>(a: ArrayD<T>) -> ArrayD<T> {
+    if a.is_standard_layout() {
+        a
+    } else {
+        standard(a.view())
+    }
+}
+
+/// Static rule of a reshape: at most one `-1`, inferred when the input's
+/// element count is known.
+fn reshape_shape(x: &Shape, shape: &[isize]) -> Result<Shape, String> {
+    if shape.iter().any(|&d| d < -1) || shape.iter().filter(|&&d| d == -1).count() > 1 {
+        return Err(format!(
+            "invalid target shape {shape:?}: dims must be >= 0, with at most one -1"
+        ));
+    }
+    let known: usize = shape
+        .iter()
+        .filter(|&&d| d >= 0)
+        .map(|&d| d as usize)
+        .product();
+    let mut out: Vec<Dim> = shape.iter().map(|&d| usize::try_from(d).ok()).collect();
+    let inferred = shape.iter().position(|&d| d == -1);
+    if let Some(n) = x.num_elements() {
+        match inferred {
+            None if n != known => {
+                return Err(format!(
+                    "cannot reshape {x} ({n} elements) to {shape:?} ({known} elements)"
+                ));
+            }
+            Some(i) if known > 0 => {
+                if n % known != 0 {
+                    return Err(format!("cannot reshape {x} ({n} elements) to {shape:?}: {n} is not a multiple of {known}"));
+                }
+                out[i] = Some(n / known);
+            }
+            _ => {}
+        }
+    }
+    Ok(Shape::from(out))
+}
+
+/// `x` with its elements (row-major) in a new shape.
+#[derive(Debug)]
+struct Reshape {
+    shape: Vec<isize>,
+}
+
+fn reshape_kernel(k: &mut Kernel<'_>, dims: &[usize]) -> Result<(), KernelError> {
+    let x = k.input(0);
+    any_dispatch!(x, T => {
+        let a = T::from_value(x).expect("dispatched");
+        let r = standard(a.view())
+            .into_shape_with_order(IxDyn(dims))
+            .map_err(|e| format!("cannot reshape {:?} to {dims:?}: {e}", a.shape()))?;
+        k.set(0, r);
+        Ok(())
+    })
+}
+
+impl Op for Reshape {
+    fn kind(&self) -> &'static OpKind {
+        &RESHAPE
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        Ok(vec![TensorSpec::new(
+            i[0].dtype,
+            reshape_shape(&i[0].shape, &self.shape)?,
+        )])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let x = Shape::known(k.input(0).shape());
+        let dims = reshape_shape(&x, &self.shape)?.to_vec().ok_or_else(|| {
+            format!(
+                "cannot infer the -1 of {:?} for input shape {x}",
+                self.shape
+            )
+        })?;
+        reshape_kernel(k, &dims)
+    }
+    /// dx = reshape(dy, shape(x)).
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        vec![Some(reshape_like(c.dy(0), c.x(0)))]
+    }
+    fn attrs(&self) -> String {
+        format!("shape={:?}", self.shape)
+    }
+}
+
+/// `tf.reshape(x, shape)`: one entry of `shape` may be `-1`, inferred from
+/// the element count (statically when the input's shape is known).
+///
+/// ```
+/// use tensorgraph::{Graph, DType, ops::reshape};
+/// let g = Graph::new();
+/// let x = g.placeholder(DType::Float32, [None, Some(784)], "x");
+/// assert_eq!(reshape(x, [-1, 28, 28, 1]).shape().to_string(), "[?, 28, 28, 1]");
+/// let y = g.placeholder(DType::Float32, [2usize, 3, 4], "y");
+/// assert_eq!(reshape(y, [-1, 4]).shape().to_string(), "[6, 4]");
+/// ```
+#[track_caller]
+pub fn reshape(x: Tensor, shape: impl AsRef<[isize]>) -> Tensor {
+    let shape = shape.as_ref().to_vec();
+    x.graph().add_op(Reshape { shape }, &[x])
+}
+
+/// `x` reshaped to the run-time shape of `like`.
+#[derive(Debug)]
+struct ReshapeLike;
+
+impl Op for ReshapeLike {
+    fn kind(&self) -> &'static OpKind {
+        &RESHAPE_LIKE
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        if let (Some(a), Some(b)) = (i[0].shape.num_elements(), i[1].shape.num_elements()) {
+            if a != b {
+                return Err(format!(
+                    "cannot reshape {} ({a} elements) like {} ({b} elements)",
+                    i[0].shape, i[1].shape
+                ));
+            }
+        }
+        Ok(vec![TensorSpec::new(i[0].dtype, i[1].shape.clone())])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let dims = k.input(1).shape().to_vec();
+        reshape_kernel(k, &dims)
+    }
+    /// dx = reshape(dy, shape(x)); `like` gets none.
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        vec![Some(reshape_like(c.dy(0), c.x(0))), None]
+    }
+}
+
+/// `x` reshaped to the run-time shape of `like` (same element count): the
+/// gradient of every op that only rearranges elements. Returns `x` itself
+/// when both static shapes are known and equal.
+#[track_caller]
+pub fn reshape_like(x: Tensor, like: Tensor) -> Tensor {
+    let (xs, ls) = (x.shape(), like.shape());
+    if xs.is_fully_defined() && xs == ls {
+        return x;
+    }
+    x.graph().add_op(ReshapeLike, &[x, like])
+}
+
+/// A size-1 axis inserted at `axis`.
+#[derive(Debug)]
+struct ExpandDims {
+    axis: isize,
+}
+
+impl Op for ExpandDims {
+    fn kind(&self) -> &'static OpKind {
+        &EXPAND_DIMS
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        let shape = match i[0].shape.dims() {
+            None => Shape::unknown(),
+            Some(dims) => {
+                let at = normalize_axis(self.axis, dims.len() + 1)?;
+                let mut out = dims.to_vec();
+                out.insert(at, Some(1));
+                Shape::from(out)
+            }
+        };
+        Ok(vec![TensorSpec::new(i[0].dtype, shape)])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let x = k.input(0);
+        let at = normalize_axis(self.axis, x.shape().len() + 1)?;
+        any_dispatch!(x, T => {
+            let r = T::from_value(x).expect("dispatched").clone().insert_axis(Axis(at));
+            k.set(0, r);
+            Ok(())
+        })
+    }
+    /// dx = reshape(dy, shape(x)).
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        vec![Some(reshape_like(c.dy(0), c.x(0)))]
+    }
+    fn attrs(&self) -> String {
+        format!("axis={}", self.axis)
+    }
+}
+
+/// `tf.expand_dims(x, axis)`: a size-1 axis inserted at `axis` (in
+/// `[-rank-1, rank]`; negative counts from the end).
+///
+/// ```
+/// use tensorgraph::{Graph, DType, ops::expand_dims};
+/// let g = Graph::new();
+/// let x = g.placeholder(DType::Float32, [None, Some(3)], "x");
+/// assert_eq!(expand_dims(x, -1).shape().to_string(), "[?, 3, 1]");
+/// ```
+#[track_caller]
+pub fn expand_dims(x: Tensor, axis: isize) -> Tensor {
+    x.graph().add_op(ExpandDims { axis }, &[x])
+}
+
+/// Size-1 axes removed: the listed ones, or all.
+#[derive(Debug)]
+struct Squeeze {
+    axes: Option<Vec<isize>>,
+}
+
+impl Squeeze {
+    /// The axes to drop given a concrete shape.
+    fn resolve(&self, dims: &[usize]) -> Result<Vec<usize>, String> {
+        let Some(axes) = &self.axes else {
+            return Ok((0..dims.len()).filter(|&i| dims[i] == 1).collect());
+        };
+        let mut out = Vec::with_capacity(axes.len());
+        for &a in axes {
+            let i = normalize_axis(a, dims.len())?;
+            if dims[i] != 1 {
+                return Err(format!(
+                    "cannot squeeze axis {a} of shape {}: its size is {}",
+                    Shape::known(dims),
+                    dims[i]
+                ));
+            }
+            out.push(i);
+        }
+        Ok(out)
+    }
+}
+
+impl Op for Squeeze {
+    fn kind(&self) -> &'static OpKind {
+        &SQUEEZE
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        let x = &i[0].shape;
+        let shape = match (x.dims(), &self.axes) {
+            (None, _) => Shape::unknown(),
+            // Which unknown dims are 1 is only known at run time.
+            (Some(dims), None) if dims.contains(&None) => Shape::unknown(),
+            (Some(dims), None) => Shape::from(
+                dims.iter()
+                    .copied()
+                    .filter(|&d| d != Some(1))
+                    .collect::<Vec<_>>(),
+            ),
+            (Some(dims), Some(axes)) => {
+                let mut drop = vec![false; dims.len()];
+                for &a in axes {
+                    let at = normalize_axis(a, dims.len())?;
+                    if dims[at].is_some_and(|d| d != 1) {
+                        return Err(format!(
+                            "cannot squeeze axis {a} of shape {x}: its size is not 1"
+                        ));
+                    }
+                    drop[at] = true;
+                }
+                Shape::from(
+                    dims.iter()
+                        .zip(&drop)
+                        .filter(|(_, &d)| !d)
+                        .map(|(&s, _)| s)
+                        .collect::<Vec<_>>(),
+                )
+            }
+        };
+        Ok(vec![TensorSpec::new(i[0].dtype, shape)])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let x = k.input(0);
+        let drop = self.resolve(x.shape())?;
+        let dims: Vec<usize> = x
+            .shape()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !drop.contains(i))
+            .map(|(_, &d)| d)
+            .collect();
+        reshape_kernel(k, &dims)
+    }
+    /// dx = reshape(dy, shape(x)).
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        vec![Some(reshape_like(c.dy(0), c.x(0)))]
+    }
+    fn attrs(&self) -> String {
+        format!("axis={:?}", self.axes)
+    }
+}
+
+/// `tf.squeeze(x, axis)`: removes the listed size-1 axes, or every size-1
+/// axis when `axis` is `None` (then the static shape is unknown if some
+/// dimension is).
+///
+/// ```
+/// use tensorgraph::{Graph, DType, ops::squeeze};
+/// let g = Graph::new();
+/// let x = g.placeholder(DType::Float32, [None, Some(1), Some(3)], "x");
+/// assert_eq!(squeeze(x, Some(&[1])).shape().to_string(), "[?, 3]");
+/// ```
+#[track_caller]
+pub fn squeeze(x: Tensor, axis: Option<&[isize]>) -> Tensor {
+    let axes = axis.map(<[isize]>::to_vec);
+    x.graph().add_op(Squeeze { axes }, &[x])
+}
+
+/// Axes permuted: output axis `i` is input axis `perm[i]`.
+#[derive(Debug)]
+struct Transpose {
+    /// `None` reverses the axes.
+    perm: Option<Vec<usize>>,
+}
+
+impl Transpose {
+    fn perm(&self, rank: usize) -> Result<Vec<usize>, String> {
+        match &self.perm {
+            None => Ok((0..rank).rev().collect()),
+            Some(p) => {
+                let mut seen = vec![false; rank];
+                if p.len() != rank
+                    || p.iter()
+                        .any(|&a| a >= rank || std::mem::replace(&mut seen[a], true))
+                {
+                    return Err(format!(
+                        "perm {p:?} is not a permutation of the {rank} axes"
+                    ));
+                }
+                Ok(p.clone())
+            }
+        }
+    }
+}
+
+impl Op for Transpose {
+    fn kind(&self) -> &'static OpKind {
+        &TRANSPOSE
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        let shape = match (i[0].shape.dims(), &self.perm) {
+            (None, None) => Shape::unknown(),
+            (None, Some(p)) => Shape::unknown_dims(p.len()),
+            (Some(dims), _) => Shape::from(
+                self.perm(dims.len())?
+                    .iter()
+                    .map(|&a| dims[a])
+                    .collect::<Vec<_>>(),
+            ),
+        };
+        Ok(vec![TensorSpec::new(i[0].dtype, shape)])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let x = k.input(0);
+        let perm = self.perm(x.shape().len())?;
+        any_dispatch!(x, T => {
+            let a = T::from_value(x).expect("dispatched");
+            k.set(0, standard(a.view().permuted_axes(perm)));
+            Ok(())
+        })
+    }
+    /// dx = transpose(dy, inverse(perm)).
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        let inverse = self.perm.as_ref().map(|p| {
+            let mut inv = vec![0; p.len()];
+            for (i, &a) in p.iter().enumerate() {
+                inv[a] = i;
+            }
+            inv
+        });
+        vec![Some(transpose(c.dy(0), inverse.as_deref()))]
+    }
+    fn attrs(&self) -> String {
+        format!("perm={:?}", self.perm)
+    }
+}
+
+/// `tf.transpose(x, perm)`: output axis `i` is input axis `perm[i]`;
+/// `None` reverses the axes (a matrix transpose for rank 2).
+///
+/// ```
+/// use tensorgraph::{Graph, DType, ops::transpose};
+/// let g = Graph::new();
+/// let x = g.placeholder(DType::Float32, [None, Some(3), Some(4)], "x");
+/// assert_eq!(transpose(x, Some(&[2, 0, 1])).shape().to_string(), "[4, ?, 3]");
+/// assert_eq!(transpose(x, None).shape().to_string(), "[4, 3, ?]");
+/// ```
+#[track_caller]
+pub fn transpose(x: Tensor, perm: Option<&[usize]>) -> Tensor {
+    let perm = perm.map(<[usize]>::to_vec);
+    x.graph().add_op(Transpose { perm }, &[x])
+}
+
+/// `x` repeated `multiples[i]` times along axis `i`.
+#[derive(Debug)]
+struct Tile {
+    multiples: Vec<usize>,
+}
+
+/// Checks that `multiples` has one entry per axis of `x`.
+fn check_multiples(x: &Shape, multiples: &[usize]) -> Result<(), String> {
+    match x.rank() {
+        Some(r) if r != multiples.len() => Err(format!(
+            "multiples {multiples:?} do not match the rank of {x}"
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl Op for Tile {
+    fn kind(&self) -> &'static OpKind {
+        &TILE
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        check_multiples(&i[0].shape, &self.multiples)?;
+        let dims = match i[0].shape.dims() {
+            None => vec![None; self.multiples.len()],
+            Some(d) => d
+                .iter()
+                .zip(&self.multiples)
+                .map(|(d, &m)| d.map(|d| d * m))
+                .collect(),
+        };
+        Ok(vec![TensorSpec::new(i[0].dtype, Shape::from(dims))])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let x = k.input(0);
+        check_multiples(&Shape::known(x.shape()), &self.multiples)?;
+        let out: Vec<usize> = x
+            .shape()
+            .iter()
+            .zip(&self.multiples)
+            .map(|(d, m)| d * m)
+            .collect();
+        any_dispatch!(x, T => {
+            let a = T::from_value(x).expect("dispatched");
+            let dims = a.shape();
+            let mut src = vec![0; dims.len()];
+            let r = ArrayD::from_shape_fn(IxDyn(&out), |idx| {
+                for (d, s) in src.iter_mut().enumerate() {
+                    *s = idx[d] % dims[d];
+                }
+                a[IxDyn(&src)]
+            });
+            k.set(0, r);
+            Ok(())
+        })
+    }
+    /// dx = the sum of dy's tiles.
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        vec![Some(untile(c.dy(0), &self.multiples))]
+    }
+    fn attrs(&self) -> String {
+        format!("multiples={:?}", self.multiples)
+    }
+}
+
+/// `tf.tile(x, multiples)`: `x` repeated `multiples[i]` times along axis `i`.
+///
+/// ```
+/// use tensorgraph::{Graph, DType, ops::tile};
+/// let g = Graph::new();
+/// let x = g.placeholder(DType::Float32, [None, Some(3)], "x");
+/// assert_eq!(tile(x, [2, 2]).shape().to_string(), "[?, 6]");
+/// ```
+#[track_caller]
+pub fn tile(x: Tensor, multiples: impl AsRef<[usize]>) -> Tensor {
+    let multiples = multiples.as_ref().to_vec();
+    x.graph().add_op(Tile { multiples }, &[x])
+}
+
+/// The sum of the `multiples[i]` equal-sized blocks along each axis: the
+/// inverse of tiling.
+#[derive(Debug)]
+struct Untile {
+    multiples: Vec<usize>,
+}
+
+impl Op for Untile {
+    fn kind(&self) -> &'static OpKind {
+        &UNTILE
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        check_multiples(&i[0].shape, &self.multiples)?;
+        let mut dims = Vec::with_capacity(self.multiples.len());
+        for (k, &m) in self.multiples.iter().enumerate() {
+            dims.push(match i[0].shape.dim(k as isize) {
+                Some(d) if m == 0 || d % m != 0 => {
+                    return Err(format!(
+                        "{} cannot be split into {:?} tiles",
+                        i[0].shape, self.multiples
+                    ));
+                }
+                d => d.map(|d| d / m),
+            });
+        }
+        Ok(vec![TensorSpec::new(i[0].dtype, Shape::from(dims))])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let x = k.input(0);
+        check_multiples(&Shape::known(x.shape()), &self.multiples)?;
+        if x.shape()
+            .iter()
+            .zip(&self.multiples)
+            .any(|(&d, &m)| m == 0 || d % m != 0)
+        {
+            return Err(format!(
+                "shape {:?} cannot be split into {:?} tiles",
+                x.shape(),
+                self.multiples
+            )
+            .into());
+        }
+        let out: Vec<usize> = x
+            .shape()
+            .iter()
+            .zip(&self.multiples)
+            .map(|(d, m)| d / m)
+            .collect();
+        crate::numeric_dispatch!(x, T => {
+            let a = T::from_value(x).expect("dispatched");
+            let mut r = ArrayD::<T>::zeros(IxDyn(&out));
+            let mut dst = vec![0; out.len()];
+            for (idx, &v) in a.indexed_iter() {
+                for (d, o) in dst.iter_mut().enumerate() {
+                    *o = idx[d] % out[d];
+                }
+                r[IxDyn(&dst)] += v;
+            }
+            k.set(0, r);
+            Ok(())
+        })
+    }
+    /// dx = tile(dy, multiples).
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        vec![Some(tile(c.dy(0), &self.multiples))]
+    }
+    fn attrs(&self) -> String {
+        format!("multiples={:?}", self.multiples)
+    }
+}
+
+/// The sum of `x`'s `multiples[i]` equal blocks along each axis `i`: the
+/// gradient of [`tile`], whose output shape it inverts.
+#[track_caller]
+pub fn untile(x: Tensor, multiples: impl AsRef<[usize]>) -> Tensor {
+    let multiples = multiples.as_ref().to_vec();
+    x.graph().add_op(Untile { multiples }, &[x])
+}

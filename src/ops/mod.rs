@@ -12,6 +12,8 @@ mod broadcast;
 mod compare;
 mod conv;
 mod elementwise;
+mod gather;
+mod join;
 mod kernel;
 mod loss;
 mod math;
@@ -20,13 +22,17 @@ mod nn;
 mod pool;
 mod random;
 mod reduce;
+mod slicing;
 mod state;
 
 pub use activation::*;
+pub use array::*;
 pub use broadcast::*;
 pub use compare::*;
 pub use conv::*;
 pub use elementwise::*;
+pub use gather::*;
+pub use join::*;
 pub use kernel::{Float, Kernel, KernelError};
 pub use loss::*;
 pub use math::*;
@@ -35,6 +41,7 @@ pub use nn::*;
 pub use pool::*;
 pub use random::*;
 pub use reduce::*;
+pub use slicing::*;
 pub use state::*;
 
 use crate::graph::{Tensor, TensorSpec};
@@ -171,6 +178,8 @@ pub fn registry() -> Vec<&'static OpKind> {
         compare::KINDS,
         conv::KINDS,
         elementwise::KINDS,
+        gather::KINDS,
+        join::KINDS,
         loss::KINDS,
         math::KINDS,
         matmul::KINDS,
@@ -178,6 +187,7 @@ pub fn registry() -> Vec<&'static OpKind> {
         pool::KINDS,
         random::KINDS,
         reduce::KINDS,
+        slicing::KINDS,
         state::KINDS,
     ]
     .concat()
