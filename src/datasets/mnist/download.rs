@@ -156,7 +156,9 @@ fn download(agent: &ureq::Agent, dir: &Path, base_url: &str, file: &RemoteFile) 
     let bar = progress_bar(body.content_length(), name);
     let mut reader = body.into_reader();
 
-    let part = PartFile::create(dir.join(format!(".{name}.{}.part", std::process::id())))?;
+    let part = dir.join(format!(".{name}.{}.part", std::process::id()));
+    let mut out = File::create(&part).map_err(|e| io_error(&part, e))?;
+    let cleanup = RemoveOnDrop(Some(part.clone()));
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 << 10];
     let mut total = 0u64;
@@ -171,13 +173,13 @@ fn download(agent: &ureq::Agent, dir: &Path, base_url: &str, file: &RemoteFile) 
             }
         };
         hasher.update(&buf[..n]);
-        (&part.file)
-            .write_all(&buf[..n])
-            .map_err(|e| io_error(&part.path, e))?;
+        out.write_all(&buf[..n]).map_err(|e| io_error(&part, e))?;
         total += n as u64;
         bar.inc(n as u64);
     }
-    part.file.sync_all().map_err(|e| io_error(&part.path, e))?;
+    out.sync_all().map_err(|e| io_error(&part, e))?;
+    // Closed before the rename, which Windows requires.
+    drop(out);
 
     let got = hex(&hasher.finalize());
     if !got.eq_ignore_ascii_case(&file.sha256) {
@@ -191,7 +193,8 @@ fn download(agent: &ureq::Agent, dir: &Path, base_url: &str, file: &RemoteFile) 
             ),
         });
     }
-    part.persist(&dest)?;
+    fs::rename(&part, &dest).map_err(|e| io_error(&dest, e))?;
+    cleanup.disarm();
     sync_dir(dir)?;
     bar.finish_and_clear();
     eprintln!("Downloaded {name}: {total} bytes, SHA-256 verified");
@@ -212,36 +215,20 @@ fn progress_bar(len: Option<u64>, name: &str) -> ProgressBar {
     bar.with_message(name.to_owned())
 }
 
-/// A temporary file that is deleted when dropped unless persisted.
-struct PartFile {
-    path: PathBuf,
-    file: File,
-    persisted: bool,
-}
+/// Deletes a temporary file when dropped, unless disarmed after the rename.
+struct RemoveOnDrop(Option<PathBuf>);
 
-impl PartFile {
-    fn create(path: PathBuf) -> Result<Self> {
-        let file = File::create(&path).map_err(|e| io_error(&path, e))?;
-        Ok(PartFile {
-            path,
-            file,
-            persisted: false,
-        })
-    }
-
-    /// Renames the file to `dest`; on failure it is still removed by `Drop`.
-    fn persist(mut self, dest: &Path) -> Result<()> {
-        fs::rename(&self.path, dest).map_err(|e| io_error(dest, e))?;
-        self.persisted = true;
-        Ok(())
+impl RemoveOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
     }
 }
 
-impl Drop for PartFile {
+impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
-        if !self.persisted {
+        if let Some(path) = &self.0 {
             // Best effort: the error that got us here is the one to report.
-            let _ = fs::remove_file(&self.path);
+            let _ = fs::remove_file(path);
         }
     }
 }
