@@ -657,6 +657,11 @@ fn real_mnist_has_the_known_sizes_and_facts() {
         &data.validation.class_ids()[..10],
         &[5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     );
+    // ... and train starts at file example 5,000.
+    assert_eq!(
+        &data.train.class_ids()[..10],
+        &[7, 3, 4, 6, 1, 8, 1, 0, 9, 8]
+    );
     assert_eq!(
         &data.test.class_ids()[..10],
         &[7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
