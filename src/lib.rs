@@ -24,6 +24,7 @@
 //! assert_eq!(d.into_array::<f32>().unwrap().into_raw_vec_and_offset().0, vec![2.5, 3.5, 4.5]);
 //! ```
 
+pub mod datasets;
 pub mod dtype;
 mod error;
 pub mod gradcheck;
