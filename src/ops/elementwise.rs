@@ -1,5 +1,5 @@
 //! Elementwise unary math (abs, sign, square, sqrt, rsqrt, exp, log,
-//! reciprocal) and the pass-through ops identity and stop_gradient. Every
+//! reciprocal, sin, cos) and the pass-through ops identity and stop_gradient. Every
 //! output has its input's shape and dtype; float-only ops reject integer
 //! inputs statically, as TF does.
 
@@ -16,6 +16,8 @@ static RSQRT: OpKind = OpKind::differentiable("Rsqrt");
 static EXP: OpKind = OpKind::differentiable("Exp");
 static LOG: OpKind = OpKind::differentiable("Log");
 static RECIPROCAL: OpKind = OpKind::differentiable("Reciprocal");
+static SIN: OpKind = OpKind::differentiable("Sin");
+static COS: OpKind = OpKind::differentiable("Cos");
 static IDENTITY: OpKind = OpKind::differentiable("Identity");
 static STOP_GRADIENT: OpKind = OpKind::not_differentiable("StopGradient");
 
@@ -28,6 +30,8 @@ pub(super) static KINDS: &[&OpKind] = &[
     &EXP,
     &LOG,
     &RECIPROCAL,
+    &SIN,
+    &COS,
     &IDENTITY,
     &STOP_GRADIENT,
 ];
@@ -120,6 +124,34 @@ unary!(LogOp, LOG, "log", float, |v| v.ln(),
 unary!(ReciprocalOp, RECIPROCAL, "reciprocal", float, |v| v.recip(),
     /// d (1/x) = -dy * y^2.
     |c| -c.dy(0) * (c.y(0) * c.y(0)));
+
+unary!(SinOp, SIN, "sin", float, |v| v.sin(),
+    /// d sin(x) = dy * cos(x).
+    |c| c.dy(0) * cos(c.x(0)));
+unary!(CosOp, COS, "cos", float, |v| v.cos(),
+    /// d cos(x) = -dy * sin(x).
+    |c| -c.dy(0) * sin(c.x(0)));
+
+/// `tf.sin(x)` of a float tensor.
+///
+/// ```
+/// use tensorgraph::{Graph, Session, feed, ops::{sin, cos}};
+/// let g = Graph::new();
+/// let x = g.constant(vec![0.0f64]);
+/// let y = sin(x) + cos(x);
+/// let mut s = Session::new(&g);
+/// assert_eq!(s.run(y, &feed!{}).unwrap().scalar::<f64>().unwrap(), 1.0);
+/// ```
+#[track_caller]
+pub fn sin(x: Tensor) -> Tensor {
+    x.graph().add_op(SinOp, &[x])
+}
+
+/// `tf.cos(x)` of a float tensor.
+#[track_caller]
+pub fn cos(x: Tensor) -> Tensor {
+    x.graph().add_op(CosOp, &[x])
+}
 
 /// `tf.abs(x)`: the absolute value (integers wrap at their minimum, as in
 /// TF). Its gradient at exactly 0 is 0.

@@ -17,6 +17,16 @@ fn positive(shape: &[usize], salt: u64) -> Value {
 
 pub fn cases() -> Vec<Case> {
     vec![
+        case("sin_cos_second_order", |g| {
+            let x = input(g, "x", points(&[5], 40));
+            let d =
+                tensorgraph::gradients(&[ops::sin(x.0) * ops::cos(x.0 * 2.0)], &[x.0])[0].unwrap();
+            Built {
+                y: d,
+                xs: vec![x],
+                feeds: vec![],
+            }
+        }),
         case("pow_broadcast", |g| {
             let x = input(g, "x", positive(&[2, 3], 21));
             let y = input(g, "y", points(&[3], 22));

@@ -23,6 +23,8 @@ pub fn build(op: &str, attrs: &Json, x: &[Tensor], _g: &Graph) -> Built {
         "tf.sqrt" => one(ops::sqrt(x[0])),
         "tf.rsqrt" => one(ops::rsqrt(x[0])),
         "tf.exp" => one(ops::exp(x[0])),
+        "tf.sin" => one(ops::sin(x[0])),
+        "tf.cos" => one(ops::cos(x[0])),
         "tf.log" => one(ops::log(x[0])),
         "tf.reciprocal" => one(ops::reciprocal(x[0])),
         "tf.identity" => one(ops::identity(x[0])),
