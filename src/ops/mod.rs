@@ -10,6 +10,7 @@ mod activation;
 mod array;
 mod broadcast;
 mod conv;
+mod dropout;
 mod kernel;
 mod loss;
 mod math;
@@ -19,6 +20,7 @@ mod reduce;
 mod state;
 
 pub use broadcast::*;
+pub use dropout::*;
 pub use kernel::{Float, Kernel, KernelError};
 pub use math::*;
 pub use random::*;
@@ -157,12 +159,14 @@ pub fn registry() -> Vec<&'static OpKind> {
         array::KINDS,
         broadcast::KINDS,
         conv::KINDS,
+        dropout::KINDS,
         loss::KINDS,
         math::KINDS,
         nn::KINDS,
         random::KINDS,
         reduce::KINDS,
         state::KINDS,
+        &crate::train::kinds(),
     ]
     .concat()
 }
