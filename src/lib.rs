@@ -30,8 +30,10 @@ mod error;
 pub mod gradcheck;
 pub mod gradients;
 pub mod graph;
+pub mod nn;
 pub mod ops;
 pub mod session;
+pub mod train;
 pub mod value;
 pub mod viz;
 

@@ -11,6 +11,7 @@ mod array;
 mod broadcast;
 mod compare;
 mod conv;
+mod dropout;
 mod elementwise;
 mod gather;
 mod join;
@@ -30,6 +31,7 @@ pub use array::*;
 pub use broadcast::*;
 pub use compare::*;
 pub use conv::*;
+pub use dropout::*;
 pub use elementwise::*;
 pub use gather::*;
 pub use join::*;
@@ -180,6 +182,7 @@ pub fn registry() -> Vec<&'static OpKind> {
         elementwise::KINDS,
         gather::KINDS,
         join::KINDS,
+        dropout::KINDS,
         loss::KINDS,
         math::KINDS,
         matmul::KINDS,
@@ -189,6 +192,7 @@ pub fn registry() -> Vec<&'static OpKind> {
         reduce::KINDS,
         slicing::KINDS,
         state::KINDS,
+        &crate::train::kinds(),
     ]
     .concat()
 }

@@ -4,6 +4,7 @@
 
 mod feed;
 mod plan;
+mod variables;
 
 pub use feed::{Feeds, Fetch, Fetches};
 

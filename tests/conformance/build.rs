@@ -4,6 +4,7 @@
 mod activation;
 mod array;
 mod conv;
+mod dropout;
 mod loss;
 mod math;
 mod nn;
@@ -25,4 +26,5 @@ pub fn build(op: &str, attrs: &Json, x: &[Tensor], g: &Graph) -> Built {
         .or_else(|| nn::build(op, attrs, x, g))
         .or_else(|| loss::build(op, attrs, x, g))
         .or_else(|| conv::build(op, attrs, x, g))
+        .or_else(|| dropout::build(op, attrs, x, g))
 }

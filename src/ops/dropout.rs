@@ -1,0 +1,303 @@
+//! Dropout (inverted, as TF): `y = x * mask`, where the mask node draws
+//! each entry once per run, 0 with probability `1 - keep_prob` and
+//! `1 / keep_prob` otherwise. The gradient of `y` is `dy * mask`: the same
+//! node, so the same values within a run. `keep_prob` is a graph input,
+//! checked at run time; when it is 1 the mask is all ones and no random
+//! number is drawn, so the stream does not advance.
+
+use super::{scalar_like, Const, Kernel, KernelError, Op, OpKind, Randomness};
+use crate::dtype::Shape;
+use crate::graph::{Tensor, TensorSpec};
+use crate::ops::Float;
+use ndarray::{ArrayD, IxDyn};
+use rand::Rng;
+
+static DROPOUT_MASK: OpKind = OpKind::not_differentiable("DropoutMask");
+
+pub(super) static KINDS: &[&OpKind] = &[&DROPOUT_MASK];
+
+/// A probability given to [`dropout`] or [`dropout_rate`]: a number fixed
+/// in the graph, or a scalar float tensor (typically a placeholder fed 0.5
+/// when training and 1.0 when evaluating).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Probability {
+    /// A constant.
+    Const(f64),
+    /// A scalar float tensor, read at each run.
+    Tensor(Tensor),
+}
+
+impl From<f64> for Probability {
+    fn from(p: f64) -> Probability {
+        Probability::Const(p)
+    }
+}
+
+impl From<f32> for Probability {
+    fn from(p: f32) -> Probability {
+        Probability::Const(p as f64)
+    }
+}
+
+impl From<Tensor> for Probability {
+    fn from(t: Tensor) -> Probability {
+        Probability::Tensor(t)
+    }
+}
+
+/// Options of [`dropout_with`] / [`dropout_rate_with`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DropoutOptions {
+    /// TF's `noise_shape`: the shape of the mask, broadcast against `x`
+    /// (each dimension equal to `x`'s or 1, e.g. `[batch, 1]` to drop
+    /// whole rows). `None`: `x`'s shape.
+    pub noise_shape: Option<Vec<usize>>,
+    /// TF's op-level `seed=`; with the graph seed it fixes the mask stream.
+    pub seed: Option<u64>,
+}
+
+/// The mask of one dropout. Inputs: `[x, p]` with `p` the keep
+/// probability, or the drop rate when `rate`.
+#[derive(Debug)]
+struct DropoutMask {
+    rate: bool,
+    noise_shape: Option<Vec<usize>>,
+    graph_seed: Option<u64>,
+    op_seed: Option<u64>,
+}
+
+/// `Err` naming the problem when `p` is not a valid keep probability
+/// (or rate).
+fn check_probability(p: f64, rate: bool) -> Result<f64, String> {
+    let keep = if rate { 1.0 - p } else { p };
+    let ok = if rate {
+        (0.0..1.0).contains(&p)
+    } else {
+        p > 0.0 && p <= 1.0
+    };
+    if ok {
+        Ok(keep)
+    } else if rate {
+        Err(format!("dropout rate must be in [0, 1), got {p}"))
+    } else {
+        Err(format!("dropout keep_prob must be in (0, 1], got {p}"))
+    }
+}
+
+/// Whether a concrete noise shape broadcasts to `x`'s shape as a mask.
+fn check_noise_shape(noise: &[usize], x: &[usize]) -> Result<(), String> {
+    let fits = noise.len() == x.len() && noise.iter().zip(x).all(|(&n, &d)| n == d || n == 1);
+    if fits {
+        Ok(())
+    } else {
+        Err(format!(
+            "noise_shape {noise:?} does not fit x of shape {x:?} (each dimension must be x's or 1)"
+        ))
+    }
+}
+
+impl DropoutMask {
+    fn run<T: Float>(&self, k: &mut Kernel<'_>, keep: f64) -> Result<(), KernelError> {
+        let x = k.input(0);
+        let shape = match &self.noise_shape {
+            Some(n) => {
+                check_noise_shape(n, x.shape())?;
+                n.clone()
+            }
+            None => x.shape().to_vec(),
+        };
+        let mask = if keep == 1.0 {
+            ArrayD::from_elem(IxDyn(&shape), T::one())
+        } else {
+            let scale = T::one() / <T as Float>::from_f64(keep);
+            let rng = k.rng();
+            let n: usize = shape.iter().product();
+            let data = (0..n)
+                .map(|_| {
+                    if rng.random::<f64>() < keep {
+                        scale
+                    } else {
+                        T::zero()
+                    }
+                })
+                .collect();
+            ArrayD::from_shape_vec(IxDyn(&shape), data).map_err(|e| e.to_string())?
+        };
+        k.set(0, T::into_value(mask));
+        Ok(())
+    }
+}
+
+impl Op for DropoutMask {
+    fn kind(&self) -> &'static OpKind {
+        &DROPOUT_MASK
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        let (x, p) = (&i[0], &i[1]);
+        if !x.dtype.is_float() {
+            return Err(format!("dropout needs a float tensor, got {}", x.dtype));
+        }
+        let what = if self.rate { "rate" } else { "keep_prob" };
+        if !p.dtype.is_float() || p.shape.rank().is_some_and(|r| r != 0) {
+            return Err(format!("{what} must be a float scalar, got {p}"));
+        }
+        let shape = match &self.noise_shape {
+            None => x.shape.clone(),
+            Some(n) => {
+                if let Some(dims) = x.shape.dims() {
+                    let fits = n.len() == dims.len()
+                        && n.iter()
+                            .zip(dims)
+                            .all(|(&a, d)| a == 1 || d.map_or(true, |d| d == a));
+                    if !fits {
+                        return Err(format!(
+                            "noise_shape {n:?} does not fit x of shape {} (each dimension must be x's or 1)",
+                            x.shape
+                        ));
+                    }
+                }
+                Shape::known(n)
+            }
+        };
+        Ok(vec![TensorSpec::new(x.dtype, shape)])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let p = k.input(1).to_array::<f64>();
+        let p = match p.iter().next() {
+            Some(&v) if p.len() == 1 => v,
+            _ => {
+                return Err(format!("keep_prob must be a scalar, got shape {:?}", p.shape()).into())
+            }
+        };
+        let keep = check_probability(p, self.rate)?;
+        crate::float_dispatch!(k.input(0), T => self.run::<T>(k, keep))
+    }
+    fn randomness(&self) -> Randomness {
+        Randomness::Random {
+            graph_seed: self.graph_seed,
+            op_seed: self.op_seed,
+        }
+    }
+    fn attrs(&self) -> String {
+        match &self.noise_shape {
+            Some(n) => format!("noise_shape={n:?}"),
+            None => String::new(),
+        }
+    }
+}
+
+/// `y = x * mask` for a keep probability or rate `p`.
+#[track_caller]
+fn dropout_impl(x: Tensor, p: Probability, rate: bool, opts: DropoutOptions) -> Tensor {
+    let g = x.graph();
+    let p = match p {
+        Probability::Const(v) => {
+            let keep = check_probability(v, rate).unwrap_or_else(|e| panic!("{e}"));
+            if keep == 1.0 {
+                return x;
+            }
+            scalar_like(v, x)
+        }
+        Probability::Tensor(t) => {
+            let constant = g.with_node(t.node(), |n| {
+                n.op.as_any()
+                    .downcast_ref::<Const>()
+                    .filter(|c| c.value.len() == 1 && c.value.dtype().is_float())
+                    .map(|c| {
+                        c.value
+                            .to_array::<f64>()
+                            .iter()
+                            .copied()
+                            .next()
+                            .unwrap_or(f64::NAN)
+                    })
+            });
+            if let Some(v) = constant {
+                if let Err(e) = check_probability(v, rate) {
+                    panic!("{e} (the constant `{}`)", t.name());
+                }
+            }
+            t
+        }
+    };
+    let _s = g.name_scope("dropout");
+    let op = DropoutMask {
+        rate,
+        noise_shape: opts.noise_shape,
+        graph_seed: g.random_seed(),
+        op_seed: opts.seed,
+    };
+    let mask = g.add_op(op, &[x, p]);
+    x * mask
+}
+
+/// `tf.nn.dropout(x, keep_prob)`: keeps each entry with probability
+/// `keep_prob`, scaled by `1 / keep_prob`, and zeroes the rest, so the
+/// expected value of each entry is unchanged. A new mask is drawn at every
+/// run; the gradient uses that run's mask.
+///
+/// `keep_prob` is a number or a scalar float tensor. With a placeholder,
+/// one graph serves training (feed 0.5) and evaluation (feed 1.0, which
+/// returns `x` exactly and draws nothing). A plain `1.0` returns `x`
+/// itself.
+///
+/// ```
+/// use tensorgraph::{feed, nn, DType, Graph, Session};
+/// let g = Graph::new();
+/// g.set_random_seed(7);
+/// let x = g.placeholder(DType::Float32, [None, Some(4)], "x");
+/// let keep_prob = g.placeholder(DType::Float32, [0usize; 0], "keep_prob");
+/// let y = nn::dropout(x, keep_prob);
+/// let mut s = Session::new(&g);
+/// let batch = ndarray::Array2::<f32>::ones((2, 4));
+/// let train = s.run(y, &feed! { x => &batch, keep_prob => 0.5f32 }).unwrap();
+/// assert!(train.into_array::<f32>().unwrap().iter().all(|&v| v == 0.0 || v == 2.0));
+/// let eval = s.run(y, &feed! { x => &batch, keep_prob => 1.0f32 }).unwrap();
+/// assert_eq!(eval.into_array::<f32>().unwrap(), batch.into_dyn());
+/// ```
+///
+/// # Panics
+/// When `keep_prob` is a number (or constant) outside `(0, 1]`. A fed
+/// value outside it makes the run fail with an error naming the node.
+#[track_caller]
+pub fn dropout(x: Tensor, keep_prob: impl Into<Probability>) -> Tensor {
+    dropout_impl(x, keep_prob.into(), false, DropoutOptions::default())
+}
+
+/// [`dropout`] with a noise shape and an op-level seed.
+///
+/// # Panics
+/// As [`dropout`], and when the noise shape does not fit `x`.
+#[track_caller]
+pub fn dropout_with(x: Tensor, keep_prob: impl Into<Probability>, opts: DropoutOptions) -> Tensor {
+    dropout_impl(x, keep_prob.into(), false, opts)
+}
+
+/// `tf.nn.dropout(x, rate=rate)` (TF2's convention): drops each entry
+/// with probability `rate = 1 - keep_prob`; `rate` 0 is the identity.
+///
+/// ```
+/// use tensorgraph::{feed, nn, DType, Graph, Session};
+/// let g = Graph::new();
+/// let x = g.placeholder(DType::Float64, [3usize], "x");
+/// let y = nn::dropout_rate(x, 0.75); // keep a quarter, scaled by 4
+/// let mut s = Session::new(&g);
+/// let out = s.run(y, &feed! { x => vec![1.0f64; 3] }).unwrap().into_array::<f64>().unwrap();
+/// assert!(out.iter().all(|&v| v == 0.0 || v == 4.0));
+/// ```
+///
+/// # Panics
+/// When `rate` is a number (or constant) outside `[0, 1)`.
+#[track_caller]
+pub fn dropout_rate(x: Tensor, rate: impl Into<Probability>) -> Tensor {
+    dropout_impl(x, rate.into(), true, DropoutOptions::default())
+}
+
+/// [`dropout_rate`] with a noise shape and an op-level seed.
+///
+/// # Panics
+/// As [`dropout_rate`], and when the noise shape does not fit `x`.
+#[track_caller]
+pub fn dropout_rate_with(x: Tensor, rate: impl Into<Probability>, opts: DropoutOptions) -> Tensor {
+    dropout_impl(x, rate.into(), true, opts)
+}

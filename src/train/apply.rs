@@ -1,0 +1,307 @@
+//! Fused update kernels (TF's `ApplyAdam`, `ApplyMomentum`, ...): one node
+//! per variable reads the gradient and the learning rate and updates the
+//! variable and its slots in place, with TF1's exact formulas and in the
+//! variable's own precision. The variable and slots are not data inputs:
+//! they are the op's `updates`, so the session schedules the node after
+//! every reader of the old values.
+
+use crate::graph::{Operation, Tensor, TensorSpec};
+use crate::ops::{Float, Kernel, KernelError, Op, OpKind};
+use crate::value::Value;
+use ndarray::{ArrayD, Zip};
+
+static APPLY_GRADIENT_DESCENT: OpKind = OpKind::not_differentiable("ApplyGradientDescent");
+static APPLY_MOMENTUM: OpKind = OpKind::not_differentiable("ApplyMomentum");
+static APPLY_ADAM: OpKind = OpKind::not_differentiable("ApplyAdam");
+static APPLY_RMSPROP: OpKind = OpKind::not_differentiable("ApplyRMSProp");
+static APPLY_CENTERED_RMSPROP: OpKind = OpKind::not_differentiable("ApplyCenteredRMSProp");
+static APPLY_ADAGRAD: OpKind = OpKind::not_differentiable("ApplyAdagrad");
+
+pub(super) static KINDS: &[&OpKind] = &[
+    &APPLY_GRADIENT_DESCENT,
+    &APPLY_MOMENTUM,
+    &APPLY_ADAM,
+    &APPLY_RMSPROP,
+    &APPLY_CENTERED_RMSPROP,
+    &APPLY_ADAGRAD,
+];
+
+/// An update rule with its constant hyper-parameters. The slots the rule
+/// updates follow the variable in [`Apply::vars`], in the order listed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Rule {
+    /// `var -= lr * g`.
+    GradientDescent,
+    /// Slots: accumulation.
+    Momentum { momentum: f64, nesterov: bool },
+    /// Slots: m, v. Extra inputs: beta1_power, beta2_power.
+    Adam {
+        beta1: f64,
+        beta2: f64,
+        epsilon: f64,
+    },
+    /// Slots: (mg when centered), rms, momentum.
+    RmsProp {
+        decay: f64,
+        momentum: f64,
+        epsilon: f64,
+        centered: bool,
+    },
+    /// Slots: accumulator.
+    Adagrad,
+}
+
+/// Inputs: `[grad, lr]` (`lr` a scalar of the variable's dtype), plus
+/// `[beta1_power, beta2_power]` for Adam.
+#[derive(Debug)]
+struct Apply {
+    rule: Rule,
+    /// Variable ids: the variable, then its slots.
+    vars: Vec<usize>,
+    spec: TensorSpec,
+}
+
+/// A float element whose array can be borrowed mutably from a [`Value`].
+trait StateFloat: Float {
+    fn array_mut(v: &mut Value) -> Option<&mut ArrayD<Self>>;
+}
+
+impl StateFloat for f32 {
+    fn array_mut(v: &mut Value) -> Option<&mut ArrayD<f32>> {
+        match v {
+            Value::F32(a) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+impl StateFloat for f64 {
+    fn array_mut(v: &mut Value) -> Option<&mut ArrayD<f64>> {
+        match v {
+            Value::F64(a) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+/// Input `i` as one value of type `T`.
+fn scalar_input<T: Float>(k: &Kernel<'_>, i: usize, what: &str) -> Result<T, KernelError> {
+    let a = k.float::<T>(i)?;
+    match a.iter().next() {
+        Some(&x) if a.len() == 1 => Ok(x),
+        _ => Err(format!("{what} must be a scalar, got shape {:?}", a.shape()).into()),
+    }
+}
+
+impl Apply {
+    fn run<T: StateFloat>(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let g = k.float::<T>(0)?;
+        let lr = scalar_input::<T>(k, 1, "the learning rate")?;
+        let powers = match self.rule {
+            Rule::Adam { .. } => Some((
+                scalar_input::<T>(k, 2, "beta1_power")?,
+                scalar_input::<T>(k, 3, "beta2_power")?,
+            )),
+            _ => None,
+        };
+        let mut state: Vec<&mut ArrayD<T>> = Vec::with_capacity(self.vars.len());
+        for (i, slot) in k.state().iter_mut().enumerate() {
+            let value = slot.as_mut().ok_or(KernelError::Uninitialized(i))?;
+            let dtype = value.dtype();
+            let a = T::array_mut(value).ok_or_else(|| {
+                format!(
+                    "variable {i} of the update has dtype {dtype}, expected {}",
+                    T::DTYPE
+                )
+            })?;
+            if a.shape() != g.shape() {
+                return Err(format!(
+                    "the gradient has shape {:?} but the variable (or slot {i}) has shape {:?}",
+                    g.shape(),
+                    a.shape()
+                )
+                .into());
+            }
+            state.push(a);
+        }
+        let c = <T as Float>::from_f64;
+        let one = T::one();
+        match (self.rule, state.as_mut_slice()) {
+            (Rule::GradientDescent, [w]) => {
+                Zip::from(&mut **w).and(g).for_each(|w, &g| *w -= g * lr);
+            }
+            (Rule::Momentum { momentum, nesterov }, [w, acc]) => {
+                let mu = c(momentum);
+                Zip::from(&mut **w)
+                    .and(&mut **acc)
+                    .and(g)
+                    .for_each(|w, a, &g| {
+                        *a = *a * mu + g;
+                        if nesterov {
+                            *w -= g * lr + *a * mu * lr;
+                        } else {
+                            *w -= *a * lr;
+                        }
+                    });
+            }
+            (
+                Rule::Adam {
+                    beta1,
+                    beta2,
+                    epsilon,
+                },
+                [w, m, v],
+            ) => {
+                let (b1p, b2p) = powers.expect("read above for Adam");
+                let alpha = lr * (one - b2p).sqrt() / (one - b1p);
+                let (b1, b2, eps) = (c(beta1), c(beta2), c(epsilon));
+                Zip::from(&mut **w)
+                    .and(&mut **m)
+                    .and(&mut **v)
+                    .and(g)
+                    .for_each(|w, m, v, &g| {
+                        *m += (g - *m) * (one - b1);
+                        *v += (g * g - *v) * (one - b2);
+                        *w -= (*m * alpha) / (v.sqrt() + eps);
+                    });
+            }
+            (
+                Rule::RmsProp {
+                    decay,
+                    momentum,
+                    epsilon,
+                    centered: false,
+                },
+                [w, ms, mom],
+            ) => {
+                let (rho, mu, eps) = (c(decay), c(momentum), c(epsilon));
+                Zip::from(&mut **w)
+                    .and(&mut **ms)
+                    .and(&mut **mom)
+                    .and(g)
+                    .for_each(|w, ms, mom, &g| {
+                        *ms += (g * g - *ms) * (one - rho);
+                        *mom = *mom * mu + g * lr / (*ms + eps).sqrt();
+                        *w -= *mom;
+                    });
+            }
+            (
+                Rule::RmsProp {
+                    decay,
+                    momentum,
+                    epsilon,
+                    centered: true,
+                },
+                [w, mg, ms, mom],
+            ) => {
+                let (rho, mu, eps) = (c(decay), c(momentum), c(epsilon));
+                Zip::from(&mut **w)
+                    .and(&mut **mg)
+                    .and(&mut **ms)
+                    .and(&mut **mom)
+                    .and(g)
+                    .for_each(|w, mg, ms, mom, &g| {
+                        *ms += (g * g - *ms) * (one - rho);
+                        *mg += (g - *mg) * (one - rho);
+                        let denom = (*ms - *mg * *mg) + eps;
+                        *mom = *mom * mu + g * lr / denom.sqrt();
+                        *w -= *mom;
+                    });
+            }
+            (Rule::Adagrad, [w, acc]) => {
+                Zip::from(&mut **w)
+                    .and(&mut **acc)
+                    .and(g)
+                    .for_each(|w, a, &g| {
+                        *a += g * g;
+                        *w -= g * lr / a.sqrt();
+                    });
+            }
+            (rule, s) => {
+                return Err(format!("{rule:?} got {} state arrays", s.len()).into());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Op for Apply {
+    fn kind(&self) -> &'static OpKind {
+        match self.rule {
+            Rule::GradientDescent => &APPLY_GRADIENT_DESCENT,
+            Rule::Momentum { .. } => &APPLY_MOMENTUM,
+            Rule::Adam { .. } => &APPLY_ADAM,
+            Rule::RmsProp {
+                centered: false, ..
+            } => &APPLY_RMSPROP,
+            Rule::RmsProp { centered: true, .. } => &APPLY_CENTERED_RMSPROP,
+            Rule::Adagrad => &APPLY_ADAGRAD,
+        }
+    }
+    fn infer(&self, inputs: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        let grad = &inputs[0];
+        if !self.spec.dtype.is_float() {
+            return Err(format!("cannot train a {} variable", self.spec.dtype));
+        }
+        if grad.dtype != self.spec.dtype {
+            return Err(format!(
+                "the gradient has dtype {} but the variable has dtype {}",
+                grad.dtype, self.spec.dtype
+            ));
+        }
+        if self.spec.shape.merge(&grad.shape).is_none() {
+            return Err(format!(
+                "the gradient has shape {} but the variable has shape {}",
+                grad.shape, self.spec.shape
+            ));
+        }
+        for s in &inputs[1..] {
+            if s.dtype != self.spec.dtype || s.shape.rank().is_some_and(|r| r != 0) {
+                return Err(format!(
+                    "hyper-parameters must be {} scalars, got {s}",
+                    self.spec.dtype
+                ));
+            }
+        }
+        Ok(vec![])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        crate::float_dispatch!(k.input(0), T => self.run::<T>(k))
+    }
+    fn updates(&self) -> &[usize] {
+        &self.vars
+    }
+    fn attrs(&self) -> String {
+        format!("{:?}", self.rule)
+    }
+}
+
+/// The node applying `rule` to `var` (and its `slots`, in the rule's
+/// order) with gradient `grad`, learning rate `lr` (a scalar of the
+/// variable's dtype) and any `extra` inputs the rule reads.
+#[track_caller]
+pub(super) fn apply(
+    rule: Rule,
+    var: Tensor,
+    slots: &[Tensor],
+    grad: Tensor,
+    lr: Tensor,
+    extra: &[Tensor],
+) -> Operation {
+    let g = var.graph();
+    let vars = std::iter::once(var)
+        .chain(slots.iter().copied())
+        .map(crate::ops::variable_id)
+        .collect();
+    let op = Apply {
+        rule,
+        vars,
+        spec: var.spec(),
+    };
+    let name = format!("{}/{}", var.name(), op.kind().name);
+    let inputs: Vec<Tensor> = [grad, lr]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+    g.add_node(op, &inputs, Some(&name))
+}

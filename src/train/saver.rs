@@ -1,0 +1,398 @@
+//! Checkpoints: variable values saved by name to a NumPy `.npz` file
+//! (`np.load("model.ckpt-1000.npz")["layer1/W"]` reads one), plus a small
+//! `checkpoint` index file as TF's. A save never destroys the last good
+//! checkpoint: each file is written to a temporary file in the same
+//! directory, flushed, synced and renamed over the target (then the
+//! directory is synced), so a crash leaves the old file or the new one.
+
+use crate::error::{Error, Result};
+use crate::graph::{Graph, Tensor};
+use crate::session::Session;
+use crate::value::Value;
+use ndarray::ArrayD;
+use ndarray_npy::{NpzReader, NpzWriter, ReadNpyError, ReadNpzError};
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+/// The name of the index file in a checkpoint directory.
+const INDEX: &str = "checkpoint";
+
+/// Where a checkpoint's bytes go: the temporary file, possibly wrapped
+/// (buffering; fault injection in tests). `into_file` flushes and
+/// returns the file so it can be synced.
+pub trait CheckpointSink: Write + Seek {
+    /// Flushes and gives back the underlying file.
+    fn into_file(self) -> std::io::Result<File>;
+}
+
+impl CheckpointSink for File {
+    fn into_file(self) -> std::io::Result<File> {
+        Ok(self)
+    }
+}
+
+impl CheckpointSink for BufWriter<File> {
+    fn into_file(self) -> std::io::Result<File> {
+        self.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+/// `tf.train.Saver`: saves and restores a set of variables, keyed by
+/// variable name.
+///
+/// ```
+/// use tensorgraph::{feed, train::{latest_checkpoint, Saver}, DType, Graph, Session};
+/// let dir = std::env::temp_dir().join(format!("tg-saver-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let g = Graph::new();
+/// let w = g.variable(g.fill([2usize], 3.0, DType::Float32), "w");
+/// let init = g.global_variables_initializer();
+/// let mut saver = Saver::new(&g);
+/// let mut s = Session::new(&g);
+/// s.run(init, &feed! {}).unwrap();
+/// let path = saver.save(&s, dir.join("model.ckpt"), Some(100)).unwrap();
+/// assert!(path.ends_with("model.ckpt-100.npz"));
+/// assert_eq!(latest_checkpoint(&dir).unwrap(), Some(path.clone()));
+///
+/// let mut fresh = Session::new(&g); // no initializer needed after restore
+/// saver.restore(&mut fresh, &path).unwrap();
+/// assert_eq!(fresh.run(w, &feed! {}).unwrap().into_array::<f32>().unwrap().into_raw_vec_and_offset().0, vec![3.0, 3.0]);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct Saver {
+    vars: Vec<(String, Tensor)>,
+    max_to_keep: usize,
+    kept: Vec<PathBuf>,
+}
+
+impl Saver {
+    /// A saver of every variable of `g` (as `tf.train.Saver()`), keeping
+    /// the 5 most recent checkpoints.
+    pub fn new(g: &Graph) -> Saver {
+        Saver::with_vars(&g.global_variables())
+    }
+
+    /// A saver of the given variables only (`tf.train.Saver(var_list)`).
+    ///
+    /// # Panics
+    /// When two of them have the same name.
+    pub fn with_vars(vars: &[Tensor]) -> Saver {
+        let mut named: Vec<(String, Tensor)> = vars.iter().map(|&v| (v.name(), v)).collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(w) = named.windows(2).find(|w| w[0].0 == w[1].0) {
+            panic!("Saver: two variables are named `{}`", w[0].0);
+        }
+        Saver {
+            vars: named,
+            max_to_keep: 5,
+            kept: Vec::new(),
+        }
+    }
+
+    /// TF's `max_to_keep`: how many recent checkpoints this saver keeps
+    /// (older ones it wrote are deleted); 0 keeps all.
+    pub fn max_to_keep(mut self, n: usize) -> Saver {
+        self.max_to_keep = n;
+        self
+    }
+
+    /// `saver.save(sess, save_path, global_step)`: writes
+    /// `{save_path}-{global_step}.npz` (or `{save_path}.npz`), updates the
+    /// directory's `checkpoint` index and deletes checkpoints beyond
+    /// `max_to_keep`. Returns the path written.
+    ///
+    /// # Errors
+    /// I/O errors and uninitialised variables; the previous checkpoint is
+    /// then left as it was.
+    pub fn save(
+        &mut self,
+        sess: &Session<'_>,
+        save_path: impl AsRef<Path>,
+        global_step: Option<i64>,
+    ) -> Result<PathBuf> {
+        self.save_with(sess, save_path, global_step, BufWriter::new)
+    }
+
+    /// [`Saver::save`], writing through `wrap(temporary file)`.
+    ///
+    /// # Errors
+    /// As [`Saver::save`].
+    pub fn save_with<S: CheckpointSink>(
+        &mut self,
+        sess: &Session<'_>,
+        save_path: impl AsRef<Path>,
+        global_step: Option<i64>,
+        wrap: impl FnOnce(File) -> S,
+    ) -> Result<PathBuf> {
+        let save_path = save_path.as_ref();
+        let base = save_path
+            .file_name()
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "save path {} has no file name",
+                    save_path.display()
+                ))
+            })?
+            .to_string_lossy()
+            .into_owned();
+        let file_name = match global_step {
+            Some(s) => format!("{base}-{s}.npz"),
+            None => format!("{base}.npz"),
+        };
+        let dir = parent_dir(save_path);
+        let target = dir.join(&file_name);
+        let values = self.values(sess)?;
+        write_atomically(&target, |file| {
+            let sink = wrap(file);
+            let mut npz = NpzWriter::new(sink);
+            for (name, value) in &values {
+                add_value(&mut npz, name, value)?;
+            }
+            npz.finish().map_err(std::io::Error::other)?.into_file()
+        })?;
+        self.kept.retain(|p| p != &target);
+        self.kept.push(target.clone());
+        let mut doomed = Vec::new();
+        if self.max_to_keep > 0 && self.kept.len() > self.max_to_keep {
+            let n = self.kept.len() - self.max_to_keep;
+            doomed = self.kept.drain(..n).collect();
+        }
+        self.write_index(&dir)?;
+        for old in doomed {
+            match std::fs::remove_file(&old) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&old, e)),
+                _ => {}
+            }
+        }
+        Ok(target)
+    }
+
+    /// The values to save, by name; every variable must be initialised.
+    fn values(&self, sess: &Session<'_>) -> Result<Vec<(String, Value)>> {
+        self.vars
+            .iter()
+            .map(|(name, v)| Ok((name.clone(), sess.variable_value(*v)?)))
+            .collect()
+    }
+
+    /// Rewrites `dir/checkpoint`: the latest checkpoint, then all kept.
+    fn write_index(&self, dir: &Path) -> Result<()> {
+        let rel = |p: &PathBuf| -> String {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let mut text = String::new();
+        if let Some(last) = self.kept.last() {
+            text.push_str(&format!("model_checkpoint_path: {:?}\n", rel(last)));
+        }
+        for p in &self.kept {
+            text.push_str(&format!("all_model_checkpoint_paths: {:?}\n", rel(p)));
+        }
+        write_atomically(&dir.join(INDEX), |mut f| {
+            f.write_all(text.as_bytes())?;
+            Ok(f)
+        })
+    }
+
+    /// `saver.restore(sess, path)`: sets every variable of the saver from
+    /// the file. Nothing is changed unless every variable is present with
+    /// its dtype and shape.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be opened; [`Error::BadFile`]
+    /// when it is not a readable `.npz` or does not match the variables
+    /// (the message lists every missing name and every dtype or shape
+    /// that differs).
+    pub fn restore(&self, sess: &mut Session<'_>, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|e| io(path, e))?;
+        self.restore_from(sess, file, &path.display().to_string())
+    }
+
+    /// [`Saver::restore`] from any reader; `label` names it in errors.
+    ///
+    /// # Errors
+    /// As [`Saver::restore`].
+    pub fn restore_from<R: Read + Seek>(
+        &self,
+        sess: &mut Session<'_>,
+        reader: R,
+        label: &str,
+    ) -> Result<()> {
+        let bad = |reason: String| Error::BadFile {
+            path: label.to_string(),
+            reason,
+        };
+        let mut npz =
+            NpzReader::new(reader).map_err(|e| bad(format!("not a readable .npz file: {e}")))?;
+        let names = npz
+            .names()
+            .map_err(|e| bad(format!("not a readable .npz file: {e}")))?;
+        let mut problems = Vec::new();
+        let mut loaded = Vec::with_capacity(self.vars.len());
+        for (name, var) in &self.vars {
+            if !names.contains(name) {
+                problems.push(format!("`{name}` is missing"));
+                continue;
+            }
+            let spec = var.spec();
+            let value =
+                read_value(&mut npz, name).map_err(|e| bad(format!("array `{name}`: {e}")))?;
+            if value.dtype() != spec.dtype {
+                problems.push(format!(
+                    "`{name}` is {} in the file but {} in the graph",
+                    value.dtype(),
+                    spec.dtype
+                ));
+            } else if !spec.shape.is_compatible_with(value.shape()) {
+                problems.push(format!(
+                    "`{name}` has shape {} in the file but {} in the graph",
+                    crate::dtype::fmt_dims(value.shape()),
+                    spec.shape
+                ));
+            } else {
+                loaded.push((*var, value));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(bad(format!(
+                "does not match the variables: {}",
+                problems.join("; ")
+            )));
+        }
+        for (var, value) in loaded {
+            sess.set_variable(var, value)?;
+        }
+        Ok(())
+    }
+}
+
+fn io(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Writes `target` through `write` (given a fresh temporary file in the
+/// same directory, returning it flushed), syncs it, renames it over
+/// `target` and syncs the directory. On failure the temporary file is
+/// removed and `target` is untouched.
+fn write_atomically(
+    target: &Path,
+    write: impl FnOnce(File) -> std::io::Result<File>,
+) -> Result<()> {
+    let dir = parent_dir(target);
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = File::create(&tmp)
+        .and_then(write)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, target));
+    if let Err(e) = result {
+        // Best effort: the temporary file is garbage whatever happened.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(target, e));
+    }
+    sync_dir(&dir).map_err(|e| io(&dir, e))
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+fn add_value<W: Write + Seek>(
+    npz: &mut NpzWriter<W>,
+    name: &str,
+    value: &Value,
+) -> std::io::Result<()> {
+    let r = crate::with_array!(value, a => npz.add_array(name, a));
+    r.map_err(std::io::Error::other)
+}
+
+/// Reads array `name` whatever its dtype (one of the five).
+fn read_value<R: Read + Seek>(
+    npz: &mut NpzReader<R>,
+    name: &str,
+) -> std::result::Result<Value, String> {
+    fn attempt<R: Read + Seek, T>(
+        npz: &mut NpzReader<R>,
+        name: &str,
+    ) -> std::result::Result<Option<ArrayD<T>>, String>
+    where
+        T: ndarray_npy::ReadableElement,
+    {
+        match npz.by_name::<ndarray::OwnedRepr<T>, ndarray::IxDyn>(name) {
+            Ok(a) => Ok(Some(a)),
+            Err(ReadNpzError::Npy(ReadNpyError::WrongDescriptor(_))) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+    if let Some(a) = attempt::<R, f32>(npz, name)? {
+        return Ok(Value::F32(a));
+    }
+    if let Some(a) = attempt::<R, f64>(npz, name)? {
+        return Ok(Value::F64(a));
+    }
+    if let Some(a) = attempt::<R, i32>(npz, name)? {
+        return Ok(Value::I32(a));
+    }
+    if let Some(a) = attempt::<R, i64>(npz, name)? {
+        return Ok(Value::I64(a));
+    }
+    if let Some(a) = attempt::<R, bool>(npz, name)? {
+        return Ok(Value::Bool(a));
+    }
+    Err("its dtype is not one of float32, float64, int32, int64, bool".into())
+}
+
+/// `tf.train.latest_checkpoint(dir)`: the most recent checkpoint recorded
+/// in `dir/checkpoint`, or `None` when there is no index (or the file it
+/// names is gone).
+///
+/// # Errors
+/// When the index exists but cannot be read or parsed.
+pub fn latest_checkpoint(dir: impl AsRef<Path>) -> Result<Option<PathBuf>> {
+    let dir = dir.as_ref();
+    let index = dir.join(INDEX);
+    let text = match std::fs::read_to_string(&index) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(&index, e)),
+    };
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("model_checkpoint_path:"));
+    let Some(quoted) = line else {
+        return Ok(None);
+    };
+    let name = quoted
+        .trim()
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .ok_or_else(|| Error::BadFile {
+            path: index.display().to_string(),
+            reason: format!("malformed line `model_checkpoint_path:{quoted}`"),
+        })?;
+    let path = dir.join(name);
+    Ok(path.exists().then_some(path))
+}
