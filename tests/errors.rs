@@ -7,21 +7,17 @@ use tensorgraph::{feed, DType, Error, Graph, Session};
 /// The line of this file that the next statement is on.
 macro_rules! here {
     () => {
-        format!("tests/errors.rs:{}", line!())
+        format!("tests/errors.rs:{}", line!() + 1)
     };
 }
 
 #[test]
 fn unfed_placeholders_are_all_reported_with_dtype_shape_fetch_and_site() {
     let g = Graph::new();
-    let (x, x_line) = (
-        g.placeholder(DType::Float32, [None, Some(784)], "X"),
-        here!(),
-    );
-    let (keep, keep_line) = (
-        g.placeholder(DType::Float32, [0usize; 0], "keep_prob"),
-        here!(),
-    );
+    let x_line = here!();
+    let x = g.placeholder(DType::Float32, [None, Some(784)], "X");
+    let keep_line = here!();
+    let keep = g.placeholder(DType::Float32, [0usize; 0], "keep_prob");
     let unrelated = g.placeholder(DType::Float32, [3usize], "unrelated");
     let h = x * keep;
     let out = h.reduce_sum(None, false);
@@ -48,7 +44,8 @@ fn unfed_placeholders_are_all_reported_with_dtype_shape_fetch_and_site() {
 #[test]
 fn feed_of_wrong_dtype_names_node_and_both_dtypes() {
     let g = Graph::new();
-    let (x, line) = (g.placeholder(DType::Float32, [2usize], "x"), here!());
+    let line = here!();
+    let x = g.placeholder(DType::Float32, [2usize], "x");
     let y = x * 2.0;
     let mut s = Session::new(&g);
     let err = s.run(y, &feed! { x => vec![1.0f64, 2.0] }).unwrap_err();
@@ -65,10 +62,8 @@ fn feed_of_wrong_dtype_names_node_and_both_dtypes() {
 #[test]
 fn feed_of_wrong_shape_names_node_and_both_shapes() {
     let g = Graph::new();
-    let (x, line) = (
-        g.placeholder(DType::Float32, [None, Some(784)], "X"),
-        here!(),
-    );
+    let line = here!();
+    let x = g.placeholder(DType::Float32, [None, Some(784)], "X");
     let y = x * 2.0;
     let mut s = Session::new(&g);
     let bad = Array2::<f32>::zeros((2, 783));
@@ -85,7 +80,8 @@ fn run_time_shape_mismatch_names_the_op_its_inputs_and_site() {
     let g = Graph::new();
     let x = g.placeholder(DType::Float32, [None, Some(10)], "logits");
     let y = g.placeholder(DType::Float32, [None, Some(10)], "labels");
-    let (diff, line) = (x - y, here!());
+    let line = here!();
+    let diff = x - y;
     let mut s = Session::new(&g);
     let a = Array2::<f32>::zeros((128, 10));
     let b = Array2::<f32>::zeros((64, 10));
@@ -100,7 +96,8 @@ fn run_time_shape_mismatch_names_the_op_its_inputs_and_site() {
 #[test]
 fn uninitialized_variable_is_named_with_the_fix() {
     let g = Graph::new();
-    let (w, line) = (g.variable(g.zeros([3usize], DType::Float32), "W1"), here!());
+    let line = here!();
+    let w = g.variable(g.zeros([3usize], DType::Float32), "W1");
     let y = w * 2.0;
     let _init = g.global_variables_initializer();
     let mut s = Session::new(&g);
