@@ -148,7 +148,7 @@ impl Op for DropoutMask {
                     let fits = n.len() == dims.len()
                         && n.iter()
                             .zip(dims)
-                            .all(|(&a, d)| a == 1 || d.map_or(true, |d| d == a));
+                            .all(|(&a, d)| a == 1 || d.is_none_or(|d| d == a));
                     if !fits {
                         return Err(format!(
                             "noise_shape {n:?} does not fit x of shape {} (each dimension must be x's or 1)",

@@ -89,7 +89,7 @@ fn argmaxes<T: Float>(x: &[T], g: &Geometry) -> Vec<usize> {
         for ch in 0..c {
             let mut best: Option<usize> = None;
             for &t in taps {
-                if best.map_or(true, |b| x[t + ch] > x[b]) {
+                if best.is_none_or(|b| x[t + ch] > x[b]) {
                     best = Some(t + ch);
                 }
             }

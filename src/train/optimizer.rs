@@ -53,7 +53,7 @@ impl LearningRate {
             LearningRate::Tensor(t) => {
                 let spec = t.spec();
                 assert!(
-                    spec.dtype.is_float() && spec.shape.rank().map_or(true, |r| r == 0),
+                    spec.dtype.is_float() && spec.shape.rank().is_none_or(|r| r == 0),
                     "the learning rate must be a float scalar, got `{}` {spec}",
                     t.name()
                 );
