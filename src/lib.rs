@@ -24,6 +24,8 @@
 //! assert_eq!(d.into_array::<f32>().unwrap().into_raw_vec_and_offset().0, vec![2.5, 3.5, 4.5]);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod datasets;
 pub mod dtype;
 mod error;
