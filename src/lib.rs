@@ -45,3 +45,13 @@ pub use gradients::{gradients, gradients_with_grad_ys};
 pub use graph::{Graph, Operation, Tensor, TensorSpec};
 pub use session::{Feeds, Fetch, Fetches, Session};
 pub use value::{Element, FeedValue, IntoFeed, Value};
+
+/// The Rust snippets of `docs/getting-started.md`, run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/getting-started.md")]
+pub struct GettingStartedDoc;
+
+/// The Rust snippets of `docs/porting.md`, run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/porting.md")]
+pub struct PortingDoc;
