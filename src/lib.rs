@@ -49,9 +49,9 @@ pub use value::{Element, FeedValue, IntoFeed, Value};
 /// The Rust snippets of `docs/getting-started.md`, run by `cargo test --doc`.
 #[cfg(doctest)]
 #[doc = include_str!("../docs/getting-started.md")]
-pub struct GettingStartedDoc;
+struct GettingStartedDoctests;
 
 /// The Rust snippets of `docs/porting.md`, run by `cargo test --doc`.
 #[cfg(doctest)]
 #[doc = include_str!("../docs/porting.md")]
-pub struct PortingDoc;
+struct PortingDoctests;
