@@ -45,3 +45,8 @@ pub use gradients::{gradients, gradients_with_grad_ys};
 pub use graph::{Graph, Operation, Tensor, TensorSpec};
 pub use session::{Feeds, Fetch, Fetches, Session};
 pub use value::{Element, FeedValue, IntoFeed, Value};
+
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
