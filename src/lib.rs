@@ -46,6 +46,11 @@ pub use graph::{Graph, Operation, Tensor, TensorSpec};
 pub use session::{Feeds, Fetch, Fetches, Session};
 pub use value::{Element, FeedValue, IntoFeed, Value};
 
+/// The README's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// The Rust snippets of `docs/getting-started.md`, run by `cargo test --doc`.
 #[cfg(doctest)]
 #[doc = include_str!("../docs/getting-started.md")]

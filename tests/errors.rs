@@ -186,3 +186,30 @@ fn building_while_a_session_lives_panics_with_advice() {
         "{msg}"
     );
 }
+
+#[test]
+fn check_numerics_failure_names_node_message_and_site() {
+    let g = Graph::new();
+    let x = g.placeholder(DType::Float32, [2usize], "x");
+    let line = here!();
+    let checked = tensorgraph::ops::check_numerics(tensorgraph::ops::log(x), "log of the input");
+    let mut s = Session::new(&g);
+    assert!(s.run(checked, &feed! { x => vec![1.0f32, 2.0] }).is_ok());
+    let err = s
+        .run(checked, &feed! { x => vec![-1.0f32, 0.0] })
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(
+            err,
+            Error::CheckNumerics {
+                what: "NaN and Inf",
+                ..
+            }
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("(CheckNumerics, built at"), "{msg}");
+    assert!(msg.contains("log of the input"), "{msg}");
+    assert!(msg.contains(&line), "{msg}");
+}

@@ -158,12 +158,22 @@ fn var_list_limits_the_update_and_slots_are_untrainable() {
 }
 
 #[test]
-#[should_panic(expected = "none of `lonely` reaches the loss")]
-fn minimize_without_any_gradient_panics() {
+#[should_panic(expected = "`lonely` does not reach `Sum`")]
+fn minimize_without_any_gradient_panics_and_explains_why() {
     let g = Graph::new();
     let _lonely = g.variable(g.zeros([2usize], DType::Float32), "lonely");
     let x = g.placeholder(DType::Float32, [2usize], "x");
     let loss = (x * x).reduce_sum(None, false);
+    GradientDescentOptimizer::new(0.1).minimize(loss);
+}
+
+#[test]
+#[should_panic(expected = "the path passes through `argmax`")]
+fn minimize_through_argmax_names_the_cut() {
+    let g = Graph::new();
+    let w = g.variable(g.ones([2usize, 3], DType::Float32), "w");
+    let picked = tensorgraph::ops::argmax(w, 1, DType::Int64);
+    let loss = tensorgraph::ops::cast(picked, DType::Float32).reduce_sum(None, false);
     GradientDescentOptimizer::new(0.1).minimize(loss);
 }
 

@@ -18,6 +18,8 @@ use std::fmt;
 /// let a = g.placeholder(DType::Float32, [None, Some(3)], "a");
 /// let b = -(a * 2.0 + a) / 3.0;
 /// assert_eq!(b.shape().to_string(), "[?, 3]");
+/// let c = (b.square() + 1.0).log().reduce_mean(-1, false);
+/// assert_eq!(c.shape().to_string(), "[?]");
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Tensor {
@@ -112,6 +114,60 @@ impl Tensor {
     #[track_caller]
     pub fn cast(self, dtype: DType) -> Tensor {
         ops::cast(self, dtype)
+    }
+
+    /// `tf.reduce_max(self, axis, keepdims)`; see [`ops::reduce_max`].
+    #[track_caller]
+    pub fn reduce_max(self, axis: impl Into<ops::Axes>, keepdims: bool) -> Tensor {
+        ops::reduce_max(self, axis, keepdims)
+    }
+
+    /// `tf.argmax(self, axis)` with TF's default int64 output.
+    #[track_caller]
+    pub fn argmax(self, axis: isize) -> Tensor {
+        ops::argmax(self, axis, DType::Int64)
+    }
+
+    /// `tf.reshape(self, shape)`; one dimension may be `-1`.
+    #[track_caller]
+    pub fn reshape(self, shape: impl AsRef<[isize]>) -> Tensor {
+        ops::reshape(self, shape)
+    }
+
+    /// `tf.square(self)`.
+    #[track_caller]
+    pub fn square(self) -> Tensor {
+        ops::square(self)
+    }
+
+    /// `tf.sqrt(self)`.
+    #[track_caller]
+    pub fn sqrt(self) -> Tensor {
+        ops::sqrt(self)
+    }
+
+    /// `tf.exp(self)`.
+    #[track_caller]
+    pub fn exp(self) -> Tensor {
+        ops::exp(self)
+    }
+
+    /// `tf.log(self)` (natural logarithm).
+    #[track_caller]
+    pub fn log(self) -> Tensor {
+        ops::log(self)
+    }
+
+    /// `tf.abs(self)`.
+    #[track_caller]
+    pub fn abs(self) -> Tensor {
+        ops::abs(self)
+    }
+
+    /// `tf.pow(self, exponent)`.
+    #[track_caller]
+    pub fn pow(self, exponent: Tensor) -> Tensor {
+        ops::pow(self, exponent)
     }
 }
 

@@ -247,8 +247,7 @@ pub trait Optimizer {
     /// When no variable reaches the loss (the message names them).
     #[track_caller]
     fn minimize(&mut self, loss: Tensor) -> Operation {
-        let gv = self.compute_gradients(loss, None);
-        self.apply_gradients(&gv, None)
+        self.minimize_with(loss, None, None)
     }
 
     /// `opt.minimize(loss, global_step=..., var_list=...)`.
@@ -263,6 +262,18 @@ pub trait Optimizer {
         global_step: Option<Tensor>,
     ) -> Operation {
         let gv = self.compute_gradients(loss, var_list);
+        if gv.iter().all(|(g, _)| g.is_none()) {
+            let why: Vec<String> = gv
+                .iter()
+                .map(|&(_, v)| format!("\n  {}", loss.graph().explain_gradient(loss, v)))
+                .collect();
+            panic!(
+                "minimize(`{}`): no gradients provided for any variable \
+                 (see Graph::explain_gradient):{}",
+                loss.name(),
+                why.concat()
+            );
+        }
         self.apply_gradients(&gv, global_step)
     }
 }
