@@ -227,3 +227,22 @@ fn apply_gradients_of_clipped_gradients() {
     let want = 10.0 - 1.0 / 2f32.sqrt();
     assert!(got.iter().all(|&x| (x - want).abs() < 1e-5), "{got}");
 }
+
+#[test]
+fn minimize_attributes_its_nodes_to_the_callers_line() {
+    let g = Graph::new();
+    let w = g.variable(g.ones([2usize], DType::Float32), "w");
+    let loss = (w * w).reduce_sum(None, false);
+    let line = line!() + 1;
+    let _train = AdamOptimizer::new(0.1).minimize(loss);
+    let site = format!("(tests/optimizers.rs:{line})");
+    let text = g.to_text();
+    let built: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("apply_adam") || l.contains("gradients/"))
+        .collect();
+    assert!(!built.is_empty(), "{text}");
+    for l in built {
+        assert!(l.ends_with(&site), "{l}");
+    }
+}

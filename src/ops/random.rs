@@ -122,7 +122,13 @@ impl Op for RandomOp {
         }
     }
     fn attrs(&self) -> String {
-        format!("{:?}", self.dist)
+        match self.dist {
+            RandomDistribution::Normal { mean, stddev }
+            | RandomDistribution::TruncatedNormal { mean, stddev } => {
+                format!("mean={mean}, stddev={stddev}")
+            }
+            RandomDistribution::Uniform { min, max } => format!("minval={min}, maxval={max}"),
+        }
     }
 }
 
@@ -145,6 +151,9 @@ impl Op for FillOp {
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         k.set(0, self.value.clone());
         Ok(())
+    }
+    fn attrs(&self) -> String {
+        crate::with_array!(&self.value, a => a.iter().next().map(|v| format!("value={v:?}")).unwrap_or_default())
     }
 }
 

@@ -220,24 +220,9 @@ pub trait Optimizer {
             );
         }
         let g = pairs[0].1.graph();
-        let vars: Vec<Tensor> = pairs.iter().map(|&(_, v)| v).collect();
-        self.prepare(&vars);
-        let updates: Vec<Operation> = pairs
-            .iter()
-            .map(|&(grad, var)| self.apply_dense(grad, var))
-            .collect();
-        let deps = self.finish(updates);
-        match global_step {
-            None => {
-                let _c = g.control_dependencies(&deps);
-                g.add_node(crate::ops::NoOp, &[], Some(self.get_name()))
-            }
-            Some(step) => {
-                let _c = g.control_dependencies(&deps);
-                let inc = assign_add(step, scalar_like(1.0, step));
-                group(&[inc])
-            }
-        }
+        // Slots and update nodes point at the user's line, not this file.
+        let site = std::panic::Location::caller();
+        g.with_site(site, || build_updates(self, &g, &pairs, global_step))
     }
 
     /// `opt.minimize(loss)`: gradients of `loss` with respect to every
@@ -275,5 +260,27 @@ pub trait Optimizer {
             );
         }
         self.apply_gradients(&gv, global_step)
+    }
+}
+
+/// The update ops of `apply_gradients`: one per variable, then the
+/// optimizer's finishing updates, grouped into the training op.
+fn build_updates<O: Optimizer + ?Sized>(
+    opt: &mut O,
+    g: &crate::Graph,
+    pairs: &[(Tensor, Tensor)],
+    global_step: Option<Tensor>,
+) -> Operation {
+    let vars: Vec<Tensor> = pairs.iter().map(|&(_, v)| v).collect();
+    opt.prepare(&vars);
+    let updates: Vec<Operation> = pairs
+        .iter()
+        .map(|&(grad, var)| opt.apply_dense(grad, var))
+        .collect();
+    let deps = opt.finish(updates);
+    let _c = g.control_dependencies(&deps);
+    match global_step {
+        None => g.add_node(crate::ops::NoOp, &[], Some(opt.get_name())),
+        Some(step) => group(&[assign_add(step, scalar_like(1.0, step))]),
     }
 }
