@@ -155,6 +155,7 @@ fn run(flags: &Flags) -> Result<(), Box<dyn std::error::Error>> {
         println!("curves written to {}", path.display());
     }
     if let Some(path) = &flags.save {
+        common::create_parent_dir(path)?;
         let written = saver.save(&sess, path, Some(flags.steps as i64))?;
         println!("checkpoint written to {}", written.display());
     }

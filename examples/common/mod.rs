@@ -170,6 +170,14 @@ pub fn progress_bar(steps: usize) -> ProgressBar {
     bar
 }
 
+/// Creates the directory `path` is to be written in, if it is missing.
+pub fn create_parent_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir),
+        _ => Ok(()),
+    }
+}
+
 /// Prints the training time and the time per step.
 pub fn print_timing(elapsed: Duration, steps: usize) {
     println!(
@@ -252,12 +260,14 @@ impl Curves {
             let mut chart = ChartBuilder::on(&area)
                 .caption(caption, ("sans-serif", 18))
                 .margin(12)
+                .margin_right(30)
                 .x_label_area_size(40)
                 .y_label_area_size(55)
                 .build_cartesian_2d(0.0..last, y_range)?;
             chart
                 .configure_mesh()
                 .x_desc("training step")
+                .x_label_formatter(&|step| format!("{step:.0}"))
                 .light_line_style(WHITE.mix(0.0))
                 .draw()?;
             let series = [
