@@ -153,8 +153,14 @@ pub fn evaluate(
 
 /// Loads MNIST with one-hot labels and the given shuffling seed,
 /// downloading it into `dir` if it is not there.
-pub fn load(dir: &Path, seed: u64) -> tensorgraph::Result<mnist::Datasets> {
-    mnist::read_data_sets_with(dir, &mnist::Options::new().one_hot(true).seed(seed))
+pub fn load(dir: &Path, seed: u64) -> Result<mnist::Datasets, String> {
+    mnist::read_data_sets_with(dir, &mnist::Options::new().one_hot(true).seed(seed)).map_err(|e| {
+        format!(
+            "cannot load MNIST from {}: {e}\n(--data-dir or MNIST_DIR can point at a directory \
+             holding the four MNIST .gz files)",
+            dir.display()
+        )
+    })
 }
 
 /// A bar on stderr (drawn only on a terminal) counting training steps.
