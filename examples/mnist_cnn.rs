@@ -136,7 +136,7 @@ fn run(flags: &Flags) -> Result<(), Box<dyn std::error::Error>> {
             bar.suspend(|| println!("step {i}, training accuracy {train_accuracy}"));
             if flags.plot.is_some() {
                 let plot_started = Instant::now();
-                let validation = common::evaluate(&mut sess, &model, &mnist.validation, 250)?;
+                let validation = common::evaluate(&mut sess, &model, &mnist.validation, 100)?;
                 let train = (f64::from(train_accuracy), f64::from(train_cost));
                 curves.push(i, train, validation);
                 plot_time += plot_started.elapsed();
@@ -161,9 +161,9 @@ fn run(flags: &Flags) -> Result<(), Box<dyn std::error::Error>> {
         let written = saver.save(&sess, path, Some(flags.steps as i64))?;
         println!("checkpoint written to {}", written.display());
     }
-    // In pieces of 250 images: the 10,000 at once would need gigabytes of
+    // In pieces of 100 images: the 10,000 at once would need gigabytes of
     // im2col buffers.
-    let (test_accuracy, _) = common::evaluate(&mut sess, &model, &mnist.test, 250)?;
+    let (test_accuracy, _) = common::evaluate(&mut sess, &model, &mnist.test, 100)?;
     println!("test accuracy: {test_accuracy:.4}");
     Ok(())
 }
