@@ -13,6 +13,7 @@ use ndarray::Array2;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use std::ops::Range;
 
 /// TF's scale factor: the float64 `1.0 / 255.0` rounded to float32.
 const PIXEL_SCALE: f32 = (1.0f64 / 255.0) as f32;
@@ -171,6 +172,33 @@ impl DataSet {
     /// ```
     pub fn raw_images(&self) -> &Array2<u8> {
         &self.images
+    }
+
+    /// Examples `range` in file order as `(images, labels)`, shaped like a
+    /// [`next_batch`](Self::next_batch) batch but without shuffling or
+    /// moving the cursor: for evaluating a whole set in bounded pieces.
+    ///
+    /// # Panics
+    /// If `range` goes past [`num_examples`](Self::num_examples).
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use tensorgraph::datasets::mnist::DataSet;
+    ///
+    /// let set = DataSet::new(Array2::zeros((5, 784)), vec![0, 1, 2, 3, 4], true, 1)?;
+    /// let (x, y) = set.examples(3..5);
+    /// assert_eq!((x.dim(), y.dim()), ((2, 784), (2, 10)));
+    /// assert_eq!(y[[1, 4]], 1.0);
+    /// # Ok::<(), tensorgraph::Error>(())
+    /// ```
+    pub fn examples(&self, range: Range<usize>) -> (Array2<f32>, Array2<f32>) {
+        let n = self.num_examples();
+        assert!(
+            range.end <= n,
+            "examples({range:?}) goes past the {n} examples of the data set"
+        );
+        let rows: Vec<usize> = range.collect();
+        (self.image_rows(&rows), self.label_rows(&rows))
     }
 
     /// The next `batch_size` examples as `(images [b, 784], labels)`, exactly
