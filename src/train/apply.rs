@@ -9,6 +9,7 @@ use crate::graph::{Operation, Tensor, TensorSpec};
 use crate::ops::{Float, Kernel, KernelError, Op, OpKind};
 use crate::value::Value;
 use ndarray::{ArrayD, Zip};
+use smallvec::SmallVec;
 
 static APPLY_GRADIENT_DESCENT: OpKind = OpKind::not_differentiable("ApplyGradientDescent");
 static APPLY_MOMENTUM: OpKind = OpKind::not_differentiable("ApplyMomentum");
@@ -104,7 +105,7 @@ impl Apply {
             )),
             _ => None,
         };
-        let mut state: Vec<&mut ArrayD<T>> = Vec::with_capacity(self.vars.len());
+        let mut state: SmallVec<[&mut ArrayD<T>; 4]> = SmallVec::new();
         for (i, slot) in k.state().iter_mut().enumerate() {
             let value = slot.as_mut().ok_or(KernelError::Uninitialized(i))?;
             let dtype = value.dtype();
@@ -155,15 +156,30 @@ impl Apply {
                 let (b1p, b2p) = powers.expect("read above for Adam");
                 let alpha = lr * (one - b2p).sqrt() / (one - b1p);
                 let (b1, b2, eps) = (c(beta1), c(beta2), c(epsilon));
+                let update = |w: &mut T, m: &mut T, v: &mut T, g: T| {
+                    *m += (g - *m) * (one - b1);
+                    *v += (g * g - *v) * (one - b2);
+                    *w -= (*m * alpha) / (v.sqrt() + eps);
+                };
+                if let (Some(w), Some(m), Some(v), Some(g)) = (
+                    w.as_slice_mut(),
+                    m.as_slice_mut(),
+                    v.as_slice_mut(),
+                    g.as_slice(),
+                ) {
+                    // One pass over contiguous memory, which vectorizes.
+                    let n = g.len();
+                    let (w, m, v) = (&mut w[..n], &mut m[..n], &mut v[..n]);
+                    for i in 0..n {
+                        update(&mut w[i], &mut m[i], &mut v[i], g[i]);
+                    }
+                    return Ok(());
+                }
                 Zip::from(&mut **w)
                     .and(&mut **m)
                     .and(&mut **v)
                     .and(g)
-                    .for_each(|w, m, v, &g| {
-                        *m += (g - *m) * (one - b1);
-                        *v += (g * g - *v) * (one - b2);
-                        *w -= (*m * alpha) / (v.sqrt() + eps);
-                    });
+                    .for_each(|w, m, v, &g| update(w, m, v, g));
             }
             (
                 Rule::RmsProp {
