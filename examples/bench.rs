@@ -279,6 +279,16 @@ fn main() {
 
     if a.profile {
         profile(&mut sess, &net, &train, &mut b, &mut extra);
+        let feeds = feed! { net.x => &xe, net.keep_prob => 1.0f32 };
+        let (_, trace) = sess.run_traced(net.logits, &feeds).expect("traced forward");
+        for e in trace.entries() {
+            eprintln!(
+                "eval {:8.4} ms  {:24} {}",
+                e.time.as_secs_f64() * 1e3,
+                e.node.op,
+                e.node.name
+            );
+        }
     }
 
     let mut out = serde_json::json!({

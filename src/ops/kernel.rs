@@ -221,6 +221,20 @@ impl<'a> Kernel<'a> {
             }
             return Ok(());
         }
+        if let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice()) {
+            // A row added to every row of a matrix (a bias): slices.
+            let n = ys.len();
+            if b.ndim() <= a.ndim() && n > 0 && a.shape().ends_with(b.shape()) {
+                let out = self.output_array::<T>(i, a.shape());
+                let os = out.as_slice_mut().expect("standard layout");
+                for (orow, xrow) in os.chunks_exact_mut(n).zip(xs.chunks_exact(n)) {
+                    for ((o, &x), &y) in orow.iter_mut().zip(xrow).zip(ys) {
+                        *o = f(x, y);
+                    }
+                }
+                return Ok(());
+            }
+        }
         let shape = broadcast_dims(a.shape(), b.shape())?;
         let av = a.broadcast(IxDyn(&shape)).expect("broadcastable");
         let bv = b.broadcast(IxDyn(&shape)).expect("broadcastable");

@@ -60,12 +60,20 @@ fn stack<T: Copy>(x: &ArrayD<T>, batch: &[usize]) -> Result<Array3<T>, String> {
 }
 
 /// Products with fewer multiply-adds than this run on one thread: below
-/// it, waking a second thread costs more than it saves (and far more when
-/// the other core is busy).
-const PARALLEL_MIN_WORK: usize = 8_000_000;
+/// it, starting a second thread costs more than it saves (and far more
+/// when the other core is busy). The MLP's training products (20M at
+/// batch 128) stay on one thread; its evaluation (1.6G) is split.
+const PARALLEL_MIN_WORK: usize = 32_000_000;
 
-/// `out = a b`, split by rows (or columns) of `out` over up to `threads`
-/// threads when the product is large.
+/// The least rows (or columns) of the output per parallel task; each
+/// task packs the whole other operand again, so tasks are also at least
+/// 1/4 of a thread's share. Several tasks per thread let a thread slowed
+/// by a busy core take fewer.
+const PARALLEL_BLOCK: usize = 64;
+
+/// `out = a b`; large products are split into blocks of rows (or columns)
+/// of `out` that up to `threads` threads take one at a time, so a thread
+/// slowed by a busy core does less of the work.
 fn gemm_into<T: Element + LinalgScalar>(
     a: ArrayView2<'_, T>,
     b: ArrayView2<'_, T>,
@@ -73,40 +81,30 @@ fn gemm_into<T: Element + LinalgScalar>(
     threads: usize,
 ) {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
-    let parts = if m * k * n >= PARALLEL_MIN_WORK {
-        threads.min(m.max(n) / 32).max(1)
-    } else {
-        1
-    };
-    if parts == 1 {
+    let by_rows = m >= n;
+    let block = PARALLEL_BLOCK.max(m.max(n).div_ceil(4 * threads.max(1)));
+    let blocks = m.max(n).div_ceil(block);
+    if threads < 2 || m * k * n < PARALLEL_MIN_WORK || blocks < 2 {
         general_mat_mul(T::one(), &a, &b, T::zero(), &mut out);
         return;
     }
-    let by_rows = m >= n;
-    let len = if by_rows { m } else { n }.div_ceil(parts);
     let axis = Axis(if by_rows { 0 } else { 1 });
+    let tasks = std::sync::Mutex::new(out.axis_chunks_iter_mut(axis, block).enumerate());
+    let work = || loop {
+        let next = tasks.lock().map(|mut t| t.next()).unwrap_or(None);
+        let Some((i, mut o)) = next else { break };
+        let r = i * block..i * block + o.len_of(axis);
+        if by_rows {
+            general_mat_mul(T::one(), &a.slice(s![r, ..]), &b, T::zero(), &mut o);
+        } else {
+            general_mat_mul(T::one(), &a, &b.slice(s![.., r]), T::zero(), &mut o);
+        }
+    };
     std::thread::scope(|scope| {
-        let mut chunks = out.axis_chunks_iter_mut(axis, len).enumerate();
-        let first = chunks.next();
-        for (i, mut o) in chunks {
-            let (a, b) = (&a, &b);
-            scope.spawn(move || {
-                let r = i * len..i * len + o.len_of(axis);
-                if by_rows {
-                    general_mat_mul(T::one(), &a.slice(s![r, ..]), b, T::zero(), &mut o);
-                } else {
-                    general_mat_mul(T::one(), a, &b.slice(s![.., r]), T::zero(), &mut o);
-                }
-            });
+        for _ in 1..threads.min(blocks) {
+            scope.spawn(work);
         }
-        if let Some((_, mut o)) = first {
-            let r = 0..o.len_of(axis);
-            if by_rows {
-                general_mat_mul(T::one(), &a.slice(s![r, ..]), &b, T::zero(), &mut o);
-            } else {
-                general_mat_mul(T::one(), &a, &b.slice(s![.., r]), T::zero(), &mut o);
-            }
-        }
+        work();
     });
 }
 
