@@ -9,6 +9,7 @@ use super::{scalar_like, Const, Kernel, KernelError, Op, OpKind, Randomness};
 use crate::dtype::Shape;
 use crate::graph::{Tensor, TensorSpec};
 use crate::ops::Float;
+use crate::value::Value;
 use rand::RngCore;
 
 static DROPOUT_MASK: OpKind = OpKind::not_differentiable("DropoutMask");
@@ -168,11 +169,21 @@ impl Op for DropoutMask {
         Ok(vec![TensorSpec::new(x.dtype, shape)])
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        let p = k.input(1).to_array::<f64>();
-        let p = match p.iter().next() {
-            Some(&v) if p.len() == 1 => v,
+        let p = k.input(1);
+        let first = match p {
+            Value::F32(a) => a.iter().next().map(|&v| f64::from(v)),
+            Value::F64(a) => a.iter().next().copied(),
+            _ => None,
+        };
+        let p = match first {
+            Some(v) if p.len() == 1 => v,
             _ => {
-                return Err(format!("keep_prob must be a scalar, got shape {:?}", p.shape()).into())
+                return Err(format!(
+                    "keep_prob must be a float scalar, got {}{:?}",
+                    p.dtype(),
+                    p.shape()
+                )
+                .into())
             }
         };
         let keep = check_probability(p, self.rate)?;

@@ -215,7 +215,7 @@ impl<'g> Session<'g> {
         Ok((fetches.extract(&mut values.into_iter()), trace))
     }
 
-    fn execute(&mut self, pi: usize, feeds: &Feeds<'_>) -> Result<Vec<Option<Value>>> {
+    fn execute(&mut self, pi: usize, feeds: &Feeds<'_>) -> Result<Fetched> {
         self.execute_with(pi, feeds, None)
     }
 
@@ -224,7 +224,7 @@ impl<'g> Session<'g> {
         pi: usize,
         feeds: &Feeds<'_>,
         mut trace: Option<&mut Vec<crate::viz::TraceEntry>>,
-    ) -> Result<Vec<Option<Value>>> {
+    ) -> Result<Fetched> {
         let Session {
             vars,
             var_infos,
@@ -278,7 +278,7 @@ impl<'g> Session<'g> {
             ..
         } = plan;
         for step in steps.iter() {
-            let mut outs: SmallVec<[Value; 2]> = step
+            let mut outs: SmallVec<[Value; 4]> = step
                 .outputs
                 .iter()
                 .map(|&s| std::mem::take(&mut bufs[s]))
@@ -313,7 +313,7 @@ impl<'g> Session<'g> {
             }
             result?;
         }
-        let mut out = Vec::with_capacity(plan.fetch_srcs.len());
+        let mut out = Fetched::new();
         for src in &plan.fetch_srcs {
             out.push(match *src {
                 None => None,
@@ -333,6 +333,10 @@ impl<'g> Session<'g> {
         Ok(out)
     }
 }
+
+/// A run's fetched values (None for operations), inline up to 4 fetches
+/// so that a run fetching only ops allocates nothing.
+type Fetched = SmallVec<[Option<Value>; 4]>;
 
 /// The step's input values, borrowed from buffers, constants and variables.
 fn gather_inputs<'v>(
