@@ -9,7 +9,7 @@ use ndarray::{Array2, ArrayView2};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use tensorgraph::ops::{argmax, equal, max_pool, reshape, Padding};
+use tensorgraph::ops::{max_pool, reshape, Padding};
 use tensorgraph::train::{AdamOptimizer, Optimizer};
 use tensorgraph::{nn, DType, Graph, Operation, Tensor};
 
@@ -51,10 +51,6 @@ pub struct Net {
     pub keep_prob: Tensor,
     /// Logits, `[?, 10]`.
     pub logits: Tensor,
-    /// Mean cross-entropy.
-    pub loss: Tensor,
-    /// Fraction of correct predictions.
-    pub accuracy: Tensor,
     /// One Adam step.
     pub train: Operation,
     /// Initialises every variable.
@@ -96,16 +92,12 @@ pub fn build(g: &Graph, model: Model, seed: u64) -> Net {
     };
     let loss = nn::softmax_cross_entropy_with_logits_v2(y, logits).reduce_mean(None, false);
     let train = AdamOptimizer::new(model.lr()).minimize(loss);
-    let correct = equal(argmax(logits, 1, DType::Int64), argmax(y, 1, DType::Int64));
-    let accuracy = correct.cast(DType::Float32).reduce_mean(None, false);
     let init = g.global_variables_initializer();
     Net {
         x,
         y,
         keep_prob,
         logits,
-        loss,
-        accuracy,
         train,
         init,
     }

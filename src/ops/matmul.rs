@@ -74,7 +74,7 @@ const PARALLEL_BLOCK: usize = 64;
 /// `out = a b`; large products are split into blocks of rows (or columns)
 /// of `out` that up to `threads` threads take one at a time, so a thread
 /// slowed by a busy core does less of the work.
-fn gemm_into<T: Element + LinalgScalar>(
+pub(super) fn gemm_into<T: Element + LinalgScalar>(
     a: ArrayView2<'_, T>,
     b: ArrayView2<'_, T>,
     mut out: ArrayViewMut2<'_, T>,
