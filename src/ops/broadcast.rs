@@ -6,9 +6,11 @@
 //! (second derivatives go through them).
 
 use super::{Axes, Float, GradCtx, Kernel, KernelError, Op, OpKind};
+use crate::dtype::DType;
 use crate::graph::{Tensor, TensorSpec};
+use crate::ops::kernel::Dims;
 use crate::value::Value;
-use ndarray::{ArrayD, Axis, IxDyn};
+use ndarray::{ArrayD, Axis, IxDyn, Zip};
 
 static SUM_TO_SHAPE: OpKind = OpKind::differentiable("SumToShape");
 static BROADCAST_LIKE: OpKind = OpKind::differentiable("BroadcastLike");
@@ -134,9 +136,30 @@ impl Op for SumToShape {
         Ok(vec![inputs[1].clone()])
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        let shape = k.input(1).shape().to_vec();
+        let shape = k.input(1).shape();
         crate::float_dispatch!(k.input(0), T => {
-            let r = sum_to_shape(k.float::<T>(0)?, &shape)?;
+            let a = k.float::<T>(0)?;
+            if a.shape() == shape {
+                k.output_array::<T>(0, shape).assign(a);
+                return Ok(());
+            }
+            // The common case, a bias gradient: sum the leading axes of a
+            // standard-layout array into the reused buffer.
+            // (Only [n, c] -> [c] with c > 1, where this adds rows in the
+            // order `sum_axis` does, so the result is bitwise the same.)
+            let inner: usize = shape.iter().product();
+            if a.ndim() == 2 && shape.len() == 1 && a.shape()[1] == inner && inner > 1 && a.is_standard_layout() {
+                let out = k.output_array::<T>(0, shape);
+                let o = out.as_slice_mut().expect("standard layout");
+                o.fill(<T as num_traits::Zero>::zero());
+                for row in a.as_slice().expect("standard layout").chunks_exact(inner) {
+                    for (o, &v) in o.iter_mut().zip(row) {
+                        *o += v;
+                    }
+                }
+                return Ok(());
+            }
+            let r = sum_to_shape(a, shape)?;
             k.set(0, r);
             Ok(())
         })
@@ -195,25 +218,40 @@ impl Op for BroadcastReduced {
         )])
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        let target = k.input(1).shape().to_vec();
-        let axes = self.axes.resolve(target.len())?;
-        let mut kept = target.clone();
+        let target = k.input(1).shape();
+        let mut kept: Dims = target.iter().copied().collect();
         let mut count = 1usize;
-        for &a in &axes {
-            count *= kept[a];
-            kept[a] = 1;
+        let mut mark = |a: usize| {
+            if kept[a] != 1 {
+                count *= kept[a];
+                kept[a] = 1;
+            }
+        };
+        match &self.axes.0 {
+            None => (0..target.len()).for_each(&mut mark),
+            Some(list) => {
+                // Duplicates reduce once: an axis already at 1 is skipped,
+                // and one of size 1 does not change the count.
+                for &a in list {
+                    mark(super::normalize_axis(a, target.len())?);
+                }
+            }
         }
+        let mean = self.mean;
         crate::float_dispatch!(k.input(0), T => {
             let dy = k.float::<T>(0)?;
             let dy = dy
                 .view()
                 .into_shape_with_order(IxDyn(&kept))
                 .map_err(|_| format!("gradient of shape {:?} does not fit reduced shape {:?}", dy.shape(), kept))?;
-            let mut r = dy.broadcast(IxDyn(&target)).ok_or("cannot broadcast")?.to_owned();
-            if self.mean {
-                r.mapv_inplace(|v| v / <T as Float>::from_f64(count.max(1) as f64));
+            let dy = dy.broadcast(IxDyn(target)).ok_or("cannot broadcast")?;
+            let count = <T as Float>::from_f64(count.max(1) as f64);
+            let out = k.output_array::<T>(0, target);
+            if mean {
+                Zip::from(out).and(&dy).for_each(|o, &v| *o = v / count);
+            } else {
+                out.assign(&dy);
             }
-            k.set(0, r);
             Ok(())
         })
     }
@@ -251,12 +289,20 @@ impl Op for Fill {
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         let x = k.input(0);
-        let v = if self.one {
-            Value::F64(ArrayD::from_elem(IxDyn(x.shape()), 1.0)).cast(x.dtype())
-        } else {
-            Value::zeros(x.dtype(), x.shape())
-        };
-        k.set(0, v);
+        let one = self.one;
+        macro_rules! fill {
+            ($T:ty, $one:expr, $zero:expr) => {{
+                let v: $T = if one { $one } else { $zero };
+                k.output_array::<$T>(0, x.shape()).fill(v);
+            }};
+        }
+        match x.dtype() {
+            DType::Float32 => fill!(f32, 1.0, 0.0),
+            DType::Float64 => fill!(f64, 1.0, 0.0),
+            DType::Int32 => fill!(i32, 1, 0),
+            DType::Int64 => fill!(i64, 1, 0),
+            DType::Bool => k.set(0, Value::Bool(ArrayD::from_elem(IxDyn(x.shape()), one))),
+        }
         Ok(())
     }
 }

@@ -8,7 +8,7 @@
 use super::{Float, GradCtx, Kernel, KernelError, Op, OpKind};
 use crate::dtype::{Dim, Shape};
 use crate::graph::{Tensor, TensorSpec};
-use ndarray::{Array2, ArrayD, IxDyn};
+use ndarray::{Array2, ArrayD, ArrayView2, IxDyn};
 use std::borrow::Cow;
 
 static CONV2D: OpKind = OpKind::differentiable("Conv2D");
@@ -264,43 +264,69 @@ impl ConvAttrs {
     }
 }
 
-/// The patches matrix `[positions, kh*kw*c]` (zeros in the padding).
-fn im2col<T: Float>(x: &[T], g: &Geometry) -> Array2<T> {
-    let (c, kw) = (g.c, g.kw);
-    let mut cols = Array2::<T>::zeros((g.positions(), g.kh * kw * c));
-    for (pos, mut row) in cols.rows_mut().into_iter().enumerate() {
-        let row = row
-            .as_slice_mut()
-            .expect("rows of a standard matrix are contiguous");
-        for ky in 0..g.kh {
-            for kx in 0..kw {
-                if let Some(o) = g.tap(pos, ky, kx) {
-                    let at = (ky * kw + kx) * c;
-                    row[at..at + c].copy_from_slice(&x[o..o + c]);
+/// Calls `f(pos, at, o)` for every in-bounds window tap: output position
+/// `pos`, offset `at` of the tap in a patch row, flat offset `o` of
+/// channel 0 of the input pixel; positions in order, taps in row-major
+/// window order (as [`Geometry::tap`], without its divisions).
+fn for_each_tap(g: &Geometry, mut f: impl FnMut(usize, usize, usize)) {
+    let mut pos = 0;
+    for b in 0..g.n {
+        for oy in 0..g.oh {
+            for ox in 0..g.ow {
+                for ky in 0..g.kh {
+                    let Some(iy) = (oy * g.sh + ky).checked_sub(g.pt).filter(|&y| y < g.h) else {
+                        continue;
+                    };
+                    for kx in 0..g.kw {
+                        let Some(ix) = (ox * g.sw + kx).checked_sub(g.pl).filter(|&x| x < g.w)
+                        else {
+                            continue;
+                        };
+                        f(
+                            pos,
+                            (ky * g.kw + kx) * g.c,
+                            ((b * g.h + iy) * g.w + ix) * g.c,
+                        );
+                    }
                 }
+                pos += 1;
             }
         }
     }
+}
+
+/// The patches matrix `[positions, kh*kw*c]` (zeros in the padding).
+fn im2col<T: Float>(x: &[T], g: &Geometry) -> Array2<T> {
+    let (c, width) = (g.c, g.kh * g.kw * g.c);
+    let mut cols = Array2::<T>::zeros((g.positions(), width));
+    let data = cols.as_slice_mut().expect("a new matrix is contiguous");
+    for_each_tap(g, |pos, at, o| {
+        let start = pos * width + at;
+        data[start..start + c].copy_from_slice(&x[o..o + c]);
+    });
     cols
 }
 
 /// Sums a patches matrix back onto the input positions it came from.
 fn col2im<T: Float>(cols: &Array2<T>, g: &Geometry) -> Vec<T> {
-    let (c, kw) = (g.c, g.kw);
+    let (c, width) = (g.c, g.kh * g.kw * g.c);
     let mut x = vec![<T as Float>::from_f64(0.0); g.input_len()];
-    for (pos, row) in cols.rows().into_iter().enumerate() {
-        for ky in 0..g.kh {
-            for kx in 0..kw {
-                if let Some(o) = g.tap(pos, ky, kx) {
-                    let at = (ky * kw + kx) * c;
-                    for (d, s) in x[o..o + c].iter_mut().zip(row.iter().skip(at).take(c)) {
-                        *d += *s;
-                    }
-                }
-            }
+    let cols = cols.as_standard_layout();
+    let data = cols.as_slice().expect("standard layout");
+    for_each_tap(g, |pos, at, o| {
+        let start = pos * width + at;
+        for (d, s) in x[o..o + c].iter_mut().zip(&data[start..start + c]) {
+            *d += *s;
         }
-    }
+    });
     x
+}
+
+/// `a b`, split over `threads` threads when large (see `matmul`).
+fn product<T: Float>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>, threads: usize) -> Array2<T> {
+    let mut out = Array2::zeros((a.nrows(), b.ncols()));
+    super::matmul::gemm_into(a, b, out.view_mut(), threads);
+    out
 }
 
 /// A filter as the `[kh*kw*c, o]` matrix matching [`im2col`]'s columns.
@@ -343,10 +369,11 @@ impl Op for Conv2D {
         Ok(vec![TensorSpec::new(i[0].dtype, shape)])
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let threads = k.threads();
         crate::float_dispatch!(k.input(0), T => {
             let (x, f) = (k.float::<T>(0)?, k.float::<T>(1)?);
             let (g, o) = self.0.geometry(x.shape(), f.shape())?;
-            let y = im2col(&flat(x), &g).dot(&filter_matrix(f, &g, o));
+            let y = product(im2col(&flat(x), &g).view(), filter_matrix(f, &g, o).view(), threads);
             k.set(0, reshaped(y, &g.out_shape(o)));
             Ok(())
         })
@@ -408,11 +435,12 @@ impl Op for Conv2DBackpropInput {
         Ok(vec![i[0].clone()])
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let threads = k.threads();
         crate::float_dispatch!(k.input(1), T => {
             let shape = k.input(0).shape();
             let (f, dy) = (k.float::<T>(1)?, k.float::<T>(2)?);
             let (g, o) = self.0.geometry(shape, f.shape())?;
-            let dcols = out_matrix(dy, &g, o)?.dot(&filter_matrix(f, &g, o).t());
+            let dcols = product(out_matrix(dy, &g, o)?.view(), filter_matrix(f, &g, o).t(), threads);
             k.set(0, array(shape, col2im(&dcols, &g)));
             Ok(())
         })
@@ -469,11 +497,12 @@ impl Op for Conv2DBackpropFilter {
         Ok(vec![i[1].clone()])
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let threads = k.threads();
         crate::float_dispatch!(k.input(0), T => {
             let shape = k.input(1).shape();
             let (x, dy) = (k.float::<T>(0)?, k.float::<T>(2)?);
             let (g, o) = self.0.geometry(x.shape(), shape)?;
-            let dw = im2col(&flat(x), &g).t().dot(&out_matrix(dy, &g, o)?);
+            let dw = product(im2col(&flat(x), &g).t(), out_matrix(dy, &g, o)?.view(), threads);
             k.set(0, reshaped(dw, shape));
             Ok(())
         })

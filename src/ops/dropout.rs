@@ -9,8 +9,8 @@ use super::{scalar_like, Const, Kernel, KernelError, Op, OpKind, Randomness};
 use crate::dtype::Shape;
 use crate::graph::{Tensor, TensorSpec};
 use crate::ops::Float;
-use ndarray::{ArrayD, IxDyn};
-use rand::Rng;
+use crate::value::Value;
+use rand::RngCore;
 
 static DROPOUT_MASK: OpKind = OpKind::not_differentiable("DropoutMask");
 
@@ -99,31 +99,38 @@ fn check_noise_shape(noise: &[usize], x: &[usize]) -> Result<(), String> {
 impl DropoutMask {
     fn run<T: Float>(&self, k: &mut Kernel<'_>, keep: f64) -> Result<(), KernelError> {
         let x = k.input(0);
-        let shape = match &self.noise_shape {
-            Some(n) => {
-                check_noise_shape(n, x.shape())?;
-                n.clone()
+        if let Some(n) = &self.noise_shape {
+            check_noise_shape(n, x.shape())?;
+        }
+        let shape = self.noise_shape.as_deref().unwrap_or(x.shape());
+        if keep == 1.0 {
+            k.output_array::<T>(0, shape).fill(T::one());
+            return Ok(());
+        }
+        let scale = T::one() / <T as Float>::from_f64(keep);
+        // `rng.random::<f64>() < keep`, where that draw is
+        // `(next_u64 >> 11) * 2^-53` (exact): the same test on the integer,
+        // against `ceil(keep * 2^53)`. Draws first, then a branch-free
+        // select (a branch on random bits mispredicts half the time).
+        let threshold = (keep * (1u64 << 53) as f64).ceil() as u64;
+        let mut rng = k.rng().clone();
+        let mask = k.output_array::<T>(0, shape);
+        let data = mask.as_slice_mut().expect("standard layout");
+        let mut draws = [0u64; 256];
+        for chunk in data.chunks_mut(draws.len()) {
+            let draws = &mut draws[..chunk.len()];
+            for d in draws.iter_mut() {
+                *d = rng.next_u64();
             }
-            None => x.shape().to_vec(),
-        };
-        let mask = if keep == 1.0 {
-            ArrayD::from_elem(IxDyn(&shape), T::one())
-        } else {
-            let scale = T::one() / <T as Float>::from_f64(keep);
-            let rng = k.rng();
-            let n: usize = shape.iter().product();
-            let data = (0..n)
-                .map(|_| {
-                    if rng.random::<f64>() < keep {
-                        scale
-                    } else {
-                        T::zero()
-                    }
-                })
-                .collect();
-            ArrayD::from_shape_vec(IxDyn(&shape), data).map_err(|e| e.to_string())?
-        };
-        k.set(0, T::into_value(mask));
+            for (m, &d) in chunk.iter_mut().zip(draws.iter()) {
+                *m = if (d >> 11) < threshold {
+                    scale
+                } else {
+                    T::zero()
+                };
+            }
+        }
+        *k.rng() = rng;
         Ok(())
     }
 }
@@ -162,11 +169,21 @@ impl Op for DropoutMask {
         Ok(vec![TensorSpec::new(x.dtype, shape)])
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        let p = k.input(1).to_array::<f64>();
-        let p = match p.iter().next() {
-            Some(&v) if p.len() == 1 => v,
+        let p = k.input(1);
+        let first = match p {
+            Value::F32(a) => a.iter().next().map(|&v| f64::from(v)),
+            Value::F64(a) => a.iter().next().copied(),
+            _ => None,
+        };
+        let p = match first {
+            Some(v) if p.len() == 1 => v,
             _ => {
-                return Err(format!("keep_prob must be a scalar, got shape {:?}", p.shape()).into())
+                return Err(format!(
+                    "keep_prob must be a float scalar, got {}{:?}",
+                    p.dtype(),
+                    p.shape()
+                )
+                .into())
             }
         };
         let keep = check_probability(p, self.rate)?;

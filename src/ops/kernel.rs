@@ -4,6 +4,11 @@
 use crate::value::{Element, Value};
 use ndarray::{ArrayD, IxDyn, LinalgScalar, ScalarOperand, Zip};
 use rand_chacha::ChaCha8Rng;
+use smallvec::SmallVec;
+use std::any::Any;
+
+/// A concrete shape held inline (no allocation up to rank 6).
+pub type Dims = SmallVec<[usize; 6]>;
 
 /// A float element type (`f32` or `f64`) that kernels are generic over.
 pub trait Float:
@@ -83,6 +88,7 @@ pub struct Kernel<'a> {
     pub(crate) outputs: &'a mut [Value],
     pub(crate) state: &'a mut [Option<Value>],
     pub(crate) rng: Option<&'a mut ChaCha8Rng>,
+    pub(crate) threads: usize,
 }
 
 impl<'a> Kernel<'a> {
@@ -98,7 +104,20 @@ impl<'a> Kernel<'a> {
             outputs,
             state,
             rng,
+            threads: 1,
         }
+    }
+
+    /// The same context allowed to use up to `threads` threads.
+    pub fn with_threads(mut self, threads: usize) -> Kernel<'a> {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// How many threads the kernel may use (the session's
+    /// `intra_op_threads`).
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// Input `i`.
@@ -119,6 +138,112 @@ impl<'a> Kernel<'a> {
     /// The buffer of output `i`, holding the previous value.
     pub fn output_mut(&mut self, i: usize) -> &mut Value {
         &mut self.outputs[i]
+    }
+
+    /// Input `i` as an array of element type `T`, or an error naming its
+    /// dtype.
+    pub fn float_or_int<T: Element>(&self, i: usize) -> Result<&'a ArrayD<T>, KernelError> {
+        T::from_value(self.inputs[i]).ok_or_else(|| {
+            KernelError::Message(format!(
+                "input {i} has dtype {}, expected {}",
+                self.inputs[i].dtype(),
+                T::DTYPE
+            ))
+        })
+    }
+
+    /// Every output buffer (holding the previous run's values).
+    pub fn outputs_mut(&mut self) -> &mut [Value] {
+        self.outputs
+    }
+
+    /// Output `i` as a standard-layout array of `T` of the given shape:
+    /// the previous run's buffer when its dtype and shape match (its
+    /// contents are stale: the kernel must overwrite every element),
+    /// otherwise a new zero-filled array. After the first run of a plan
+    /// this allocates nothing.
+    pub fn output_array<T: Element + num_traits::Zero>(
+        &mut self,
+        i: usize,
+        shape: &[usize],
+    ) -> &mut ArrayD<T> {
+        let fits = array_mut::<T>(&mut self.outputs[i])
+            .is_some_and(|a| a.shape() == shape && a.is_standard_layout());
+        if !fits {
+            self.outputs[i] = T::into_value(ArrayD::zeros(IxDyn(shape)));
+        }
+        array_mut::<T>(&mut self.outputs[i]).expect("output buffer of dtype T")
+    }
+
+    /// Sets output `i` to `f` applied to every element of `x` (of any
+    /// layout), reusing the output buffer.
+    pub fn map_into<A: Copy, T: Element + num_traits::Zero>(
+        &mut self,
+        i: usize,
+        x: &ArrayD<A>,
+        f: impl Fn(A) -> T,
+    ) {
+        let out = self.output_array::<T>(i, x.shape());
+        match (x.as_slice(), out.as_slice_mut()) {
+            (Some(xs), Some(os)) => {
+                for (o, &v) in os.iter_mut().zip(xs) {
+                    *o = f(v);
+                }
+            }
+            _ => Zip::from(out).and(x).for_each(|o, &v| *o = f(v)),
+        }
+    }
+
+    /// Sets output `i` to `f(a, b)` elementwise with NumPy broadcasting,
+    /// reusing the output buffer.
+    ///
+    /// # Errors
+    /// When the shapes do not broadcast.
+    pub fn zip_into<A: Copy, B: Copy, T: Element + num_traits::Zero>(
+        &mut self,
+        i: usize,
+        a: &ArrayD<A>,
+        b: &ArrayD<B>,
+        f: impl Fn(A, B) -> T,
+    ) -> Result<(), String> {
+        if a.shape() == b.shape() {
+            let out = self.output_array::<T>(i, a.shape());
+            match (a.as_slice(), b.as_slice(), out.as_slice_mut()) {
+                (Some(xs), Some(ys), Some(os)) => {
+                    for ((o, &x), &y) in os.iter_mut().zip(xs).zip(ys) {
+                        *o = f(x, y);
+                    }
+                }
+                _ => Zip::from(out)
+                    .and(a)
+                    .and(b)
+                    .for_each(|o, &x, &y| *o = f(x, y)),
+            }
+            return Ok(());
+        }
+        if let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice()) {
+            // A row added to every row of a matrix (a bias): slices.
+            let n = ys.len();
+            if b.ndim() <= a.ndim() && n > 0 && a.shape().ends_with(b.shape()) {
+                let out = self.output_array::<T>(i, a.shape());
+                let os = out.as_slice_mut().expect("standard layout");
+                for (orow, xrow) in os.chunks_exact_mut(n).zip(xs.chunks_exact(n)) {
+                    for ((o, &x), &y) in orow.iter_mut().zip(xrow).zip(ys) {
+                        *o = f(x, y);
+                    }
+                }
+                return Ok(());
+            }
+        }
+        let shape = broadcast_dims(a.shape(), b.shape())?;
+        let av = a.broadcast(IxDyn(&shape)).expect("broadcastable");
+        let bv = b.broadcast(IxDyn(&shape)).expect("broadcastable");
+        let out = self.output_array::<T>(i, &shape);
+        Zip::from(out)
+            .and(&av)
+            .and(&bv)
+            .for_each(|o, &x, &y| *o = f(x, y));
+        Ok(())
     }
 
     /// The variables the op updates (in `Op::updates` order).
@@ -210,10 +335,20 @@ macro_rules! numeric_dispatch {
     };
 }
 
+/// `v`'s array when its dtype is `T`'s, mutably.
+pub fn array_mut<T: Element>(v: &mut Value) -> Option<&mut ArrayD<T>> {
+    crate::with_array!(v, a => (a as &mut dyn Any).downcast_mut::<ArrayD<T>>())
+}
+
 /// The NumPy broadcast of two concrete shapes.
 pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
+    broadcast_dims(a, b).map(|d| d.to_vec())
+}
+
+/// [`broadcast_shapes`], held inline.
+pub fn broadcast_dims(a: &[usize], b: &[usize]) -> Result<Dims, String> {
     let n = a.len().max(b.len());
-    let mut out = vec![0; n];
+    let mut out: Dims = smallvec::smallvec![0; n];
     for (i, o) in out.iter_mut().enumerate() {
         let x = if i + a.len() >= n {
             a[i + a.len() - n]

@@ -7,6 +7,7 @@
 use super::{broadcast_reduced, reduce_sum, Float, GradCtx, Kernel, KernelError, Op, OpKind};
 use crate::dtype::{DType, Shape};
 use crate::graph::{Tensor, TensorSpec};
+use crate::ops::kernel::array_mut;
 use ndarray::{ArrayD, IxDyn};
 
 static SOFTMAX_XENT: OpKind = OpKind::differentiable("SoftmaxCrossEntropyWithLogits");
@@ -41,41 +42,53 @@ fn drop_last(shape: &Shape) -> Shape {
     }
 }
 
-/// A standard-layout copy of `a`'s elements, row-major.
-fn row_major<T: Float>(a: &ArrayD<T>) -> Vec<T> {
-    a.iter().copied().collect()
-}
-
 /// Softmax cross-entropy over the last axis, with softmax and log-softmax
 /// as extra outputs 1 and 2.
 #[derive(Debug)]
 struct SoftmaxXent;
 
 /// Per-row `(loss, softmax, log_softmax)` over the last axis, stable:
-/// `log_softmax = x - max - ln(sum(exp(x - max)))`.
-fn softmax_xent<T: Float>(
-    labels: &ArrayD<T>,
-    logits: &ArrayD<T>,
-) -> Result<[ArrayD<T>; 3], String> {
+/// `log_softmax = x - max - ln(sum(exp(x - max)))`, written into the
+/// kernel's outputs 0, 1 and 2 (reusing their buffers).
+fn softmax_xent<T: Float>(k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    let (labels, logits) = (k.float::<T>(0)?, k.float::<T>(1)?);
     if labels.shape() != logits.shape() {
         return Err(format!(
             "labels and logits must have the same shape, got {:?} and {:?}",
             labels.shape(),
             logits.shape()
-        ));
+        )
+        .into());
     }
     let shape = logits.shape();
     let (&c, outer) = shape
         .split_last()
         .ok_or("softmax cross-entropy needs logits of rank >= 1")?;
-    let (x, z) = (row_major(logits), row_major(labels));
-    let mut lsm = vec![T::zero(); x.len()];
-    let mut sm = vec![T::zero(); x.len()];
-    let mut loss = vec![T::zero(); outer.iter().product()];
+    let (x, z) = (logits.as_standard_layout(), labels.as_standard_layout());
+    let (x, z) = (
+        x.as_slice().expect("standard layout"),
+        z.as_slice().expect("standard layout"),
+    );
+    k.output_array::<T>(0, outer);
+    k.output_array::<T>(1, shape);
+    k.output_array::<T>(2, shape);
+    let [loss, sm, lsm] = k.outputs_mut() else {
+        return Err("softmax cross-entropy has three outputs".into());
+    };
+    let loss_s = array_mut::<T>(loss)
+        .and_then(|a| a.as_slice_mut())
+        .ok_or("loss buffer")?;
+    let sm_s = array_mut::<T>(sm)
+        .and_then(|a| a.as_slice_mut())
+        .ok_or("softmax buffer")?;
+    let lsm = array_mut::<T>(lsm)
+        .and_then(|a| a.as_slice_mut())
+        .ok_or("log-softmax buffer")?;
+    loss_s.fill(T::zero());
     if c > 0 {
         let rows = x.chunks_exact(c).zip(z.chunks_exact(c));
-        let outs = lsm.chunks_exact_mut(c).zip(sm.chunks_exact_mut(c));
-        for (((xr, zr), (lr, sr)), l) in rows.zip(outs).zip(loss.iter_mut()) {
+        let outs = lsm.chunks_exact_mut(c).zip(sm_s.chunks_exact_mut(c));
+        for (((xr, zr), (lr, sr)), l) in rows.zip(outs).zip(loss_s.iter_mut()) {
             let m = xr.iter().fold(T::neg_infinity(), |a, &b| a.max(b));
             let lse = m + xr.iter().map(|&v| (v - m).exp()).sum::<T>().ln();
             for k in 0..c {
@@ -85,9 +98,7 @@ fn softmax_xent<T: Float>(
             }
         }
     }
-    let full = |v: Vec<T>| ArrayD::from_shape_vec(IxDyn(shape), v).expect("sized");
-    let loss = ArrayD::from_shape_vec(IxDyn(outer), loss).expect("sized");
-    Ok([loss, full(sm), full(lsm)])
+    Ok(())
 }
 
 impl Op for SoftmaxXent {
@@ -107,13 +118,7 @@ impl Op for SoftmaxXent {
         ])
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(1), T => {
-            let [loss, sm, lsm] = softmax_xent(k.float::<T>(0)?, k.float::<T>(1)?)?;
-            k.set(0, loss);
-            k.set(1, sm);
-            k.set(2, lsm);
-            Ok(())
-        })
+        crate::float_dispatch!(k.input(1), T => softmax_xent::<T>(k))
     }
     /// loss = -sum(z log_softmax(x)): dx = (softmax(x) - z) dy, dz = -log_softmax(x) dy
     /// (TF's rule, whatever sum(z)); softmax s and log-softmax outputs

@@ -166,8 +166,7 @@ macro_rules! numeric_binary {
                 crate::numeric_dispatch!(k.input(0), T => {
                     let a = T::from_value(k.input(0)).expect("dispatched");
                     let b = T::from_value(k.input(1)).ok_or("dtypes differ")?;
-                    let r = zip_broadcast(a, b, |$x: T, $y: T| $f)?;
-                    k.set(0, r);
+                    k.zip_into(0, a, b, |$x: T, $y: T| $f)?;
                     Ok(())
                 })
             }

@@ -8,7 +8,8 @@ use crate::graph::{Tensor, TensorSpec};
 use crate::ops::kernel::broadcast_shapes;
 use crate::value::Element;
 use ndarray::{
-    linalg::general_mat_mul, Array3, ArrayD, ArrayView2, Axis, Ix2, IxDyn, LinalgScalar,
+    linalg::general_mat_mul, s, Array3, ArrayD, ArrayView2, ArrayViewMut2, Axis, Ix2, IxDyn,
+    LinalgScalar,
 };
 
 static MATMUL: OpKind = OpKind::differentiable("MatMul");
@@ -56,6 +57,82 @@ fn stack<T: Copy>(x: &ArrayD<T>, batch: &[usize]) -> Result<Array3<T>, String> {
     let n = batch.iter().product();
     Array3::from_shape_vec((n, rows, cols), view.iter().copied().collect())
         .map_err(|e| e.to_string())
+}
+
+/// Products with fewer multiply-adds than this run on one thread: below
+/// it, starting a second thread costs more than it saves (and far more
+/// when the other core is busy). The MLP's training products (20M at
+/// batch 128) stay on one thread; its evaluation (1.6G) is split.
+const PARALLEL_MIN_WORK: usize = 32_000_000;
+
+/// The least rows (or columns) of the output per parallel task; each
+/// task packs the whole other operand again, so tasks are also at least
+/// 1/4 of a thread's share. Several tasks per thread let a thread slowed
+/// by a busy core take fewer.
+const PARALLEL_BLOCK: usize = 64;
+
+/// `out = a b`; large products are split into blocks of rows (or columns)
+/// of `out` that up to `threads` threads take one at a time, so a thread
+/// slowed by a busy core does less of the work.
+pub(super) fn gemm_into<T: Element + LinalgScalar>(
+    a: ArrayView2<'_, T>,
+    b: ArrayView2<'_, T>,
+    mut out: ArrayViewMut2<'_, T>,
+    threads: usize,
+) {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    let by_rows = m >= n;
+    let block = PARALLEL_BLOCK.max(m.max(n).div_ceil(4 * threads.max(1)));
+    let blocks = m.max(n).div_ceil(block);
+    if threads < 2 || m * k * n < PARALLEL_MIN_WORK || blocks < 2 {
+        general_mat_mul(T::one(), &a, &b, T::zero(), &mut out);
+        return;
+    }
+    let axis = Axis(if by_rows { 0 } else { 1 });
+    let tasks = std::sync::Mutex::new(out.axis_chunks_iter_mut(axis, block).enumerate());
+    let work = || loop {
+        let next = tasks.lock().map(|mut t| t.next()).unwrap_or(None);
+        let Some((i, mut o)) = next else { break };
+        let r = i * block..i * block + o.len_of(axis);
+        if by_rows {
+            general_mat_mul(T::one(), &a.slice(s![r, ..]), &b, T::zero(), &mut o);
+        } else {
+            general_mat_mul(T::one(), &a, &b.slice(s![.., r]), T::zero(), &mut o);
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads.min(blocks) {
+            scope.spawn(work);
+        }
+        work();
+    });
+}
+
+/// `x` as a matrix view.
+fn view2<T>(x: &ArrayD<T>) -> Result<ArrayView2<'_, T>, String> {
+    x.view()
+        .into_dimensionality::<Ix2>()
+        .map_err(|e| e.to_string())
+}
+
+/// The product of two matrices (with optional transposes, as views) into
+/// output 0's reused buffer.
+fn matmul2<T: Element + LinalgScalar + num_traits::Zero>(
+    k: &mut Kernel<'_>,
+    ta: bool,
+    tb: bool,
+) -> Result<(), KernelError> {
+    let (a, b) = (k.float_or_int::<T>(0)?, k.float_or_int::<T>(1)?);
+    let (a, b) = (flip(view2(a)?, ta), flip(view2(b)?, tb));
+    check_inner(&a, &b)?;
+    let threads = k.threads();
+    let out = k.output_array::<T>(0, &[a.nrows(), b.ncols()]);
+    let out = out
+        .view_mut()
+        .into_dimensionality::<Ix2>()
+        .map_err(|e| e.to_string())?;
+    gemm_into(a, b, out, threads);
+    Ok(())
 }
 
 fn matmul_kernel<T: Element + LinalgScalar>(
@@ -184,6 +261,9 @@ impl Op for MatMul {
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         let (ta, tb) = (self.transpose_a, self.transpose_b);
+        if k.input(0).shape().len() == 2 && k.input(1).shape().len() == 2 {
+            return crate::numeric_dispatch!(k.input(0), T => matmul2::<T>(k, ta, tb));
+        }
         crate::numeric_dispatch!(k.input(0), T => {
             let a = T::from_value(k.input(0)).expect("dispatched");
             let b = T::from_value(k.input(1)).ok_or("dtypes differ")?;

@@ -104,8 +104,28 @@ impl Op for Reduce {
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         let x = k.input(0);
-        let axes = self.axes.resolve(x.shape().len())?;
         let mean = self.mean;
+        let whole_vector = x.shape().len() == 1
+            && match &self.axes.0 {
+                None => true,
+                Some(list) => list.iter().all(|&a| a == 0 || a == -1),
+            };
+        if whole_vector {
+            // A vector reduced to a scalar (a mean loss), into the reused
+            // buffer; `sum` is what `sum_axis` / `mean_axis` compute here.
+            let keep = self.keepdims;
+            return crate::numeric_dispatch!(x, T => {
+                let a = T::from_value(x).expect("dispatched");
+                let mut r = a.sum();
+                if mean && !a.is_empty() {
+                    r /= <T as num_traits::NumCast>::from(a.len()).ok_or("count")?;
+                }
+                let shape: &[usize] = if keep { &[1] } else { &[] };
+                k.output_array::<T>(0, shape).fill(r);
+                Ok(())
+            });
+        }
+        let axes = self.axes.resolve(x.shape().len())?;
         crate::numeric_dispatch!(x, T => {
             let a = T::from_value(x).expect("dispatched");
             let r = reduce_axes(a, &axes, self.keepdims, |v, ax| {

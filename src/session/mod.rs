@@ -8,6 +8,31 @@ mod variables;
 
 pub use feed::{Feeds, Fetch, Fetches};
 
+/// How a session runs (TF1's `ConfigProto`, the part that matters here).
+///
+/// ```
+/// use tensorgraph::{Graph, Session, session::SessionOptions};
+/// let g = Graph::new();
+/// let s = Session::with_options(&g, SessionOptions { intra_op_threads: 2 });
+/// assert_eq!(s.options().intra_op_threads, 2);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// Threads one kernel may use (TF's `intra_op_parallelism_threads`).
+    /// Only large matrix products are split; small ones run on one thread
+    /// whatever this says. 0 means 1.
+    pub intra_op_threads: usize,
+}
+
+impl Default for SessionOptions {
+    /// One thread.
+    fn default() -> Self {
+        SessionOptions {
+            intra_op_threads: 1,
+        }
+    }
+}
+
 use crate::error::{Error, NodeInfo, Result};
 use crate::graph::Graph;
 use crate::ops::{Kernel, KernelError, Randomness};
@@ -44,6 +69,7 @@ pub struct Session<'g> {
     rng_slots: HashMap<petgraph::graph::NodeIndex, usize>,
     plans: Vec<Plan>,
     plan_index: HashMap<u64, Vec<usize>>,
+    options: SessionOptions,
 }
 
 impl std::fmt::Debug for Session<'_> {
@@ -59,6 +85,11 @@ impl<'g> Session<'g> {
     /// A session on `graph`, with every variable uninitialised and every
     /// random stream at its start.
     pub fn new(graph: &'g Graph) -> Session<'g> {
+        Session::with_options(graph, SessionOptions::default())
+    }
+
+    /// A session on `graph` with `options` (thread count).
+    pub fn with_options(graph: &'g Graph, options: SessionOptions) -> Session<'g> {
         let st = graph.read();
         let var_infos: Vec<NodeInfo> = st.variables.iter().map(|&n| st.nodes[n].info()).collect();
         let mut rngs = Vec::with_capacity(st.random_nodes.len());
@@ -88,7 +119,13 @@ impl<'g> Session<'g> {
             rng_slots,
             plans: Vec::new(),
             plan_index: HashMap::new(),
+            options,
         }
+    }
+
+    /// The options this session was created with.
+    pub fn options(&self) -> SessionOptions {
+        self.options
     }
 
     /// How many execution plans are compiled: one per distinct (fetches,
@@ -178,7 +215,7 @@ impl<'g> Session<'g> {
         Ok((fetches.extract(&mut values.into_iter()), trace))
     }
 
-    fn execute(&mut self, pi: usize, feeds: &Feeds<'_>) -> Result<Vec<Option<Value>>> {
+    fn execute(&mut self, pi: usize, feeds: &Feeds<'_>) -> Result<Fetched> {
         self.execute_with(pi, feeds, None)
     }
 
@@ -187,14 +224,16 @@ impl<'g> Session<'g> {
         pi: usize,
         feeds: &Feeds<'_>,
         mut trace: Option<&mut Vec<crate::viz::TraceEntry>>,
-    ) -> Result<Vec<Option<Value>>> {
+    ) -> Result<Fetched> {
         let Session {
             vars,
             var_infos,
             rngs,
             plans,
+            options,
             ..
         } = self;
+        let threads = options.intra_op_threads.max(1);
         let plan = &mut plans[pi];
         for ((spec, info), (_, v)) in plan.feed_checks.iter().zip(&feeds.items) {
             if v.dtype() != spec.dtype {
@@ -239,7 +278,7 @@ impl<'g> Session<'g> {
             ..
         } = plan;
         for step in steps.iter() {
-            let mut outs: SmallVec<[Value; 2]> = step
+            let mut outs: SmallVec<[Value; 4]> = step
                 .outputs
                 .iter()
                 .map(|&s| std::mem::take(&mut bufs[s]))
@@ -250,7 +289,7 @@ impl<'g> Session<'g> {
             // No early return until the taken variables are put back.
             let result = gather_inputs(step, bufs, consts, vars, var_infos).and_then(|inputs| {
                 let rng = step.rng.map(|r| &mut rngs[r]);
-                let mut k = Kernel::new(&inputs, &mut outs, &mut state, rng);
+                let mut k = Kernel::new(&inputs, &mut outs, &mut state, rng).with_threads(threads);
                 let r = step
                     .op
                     .compute(&mut k)
@@ -274,7 +313,7 @@ impl<'g> Session<'g> {
             }
             result?;
         }
-        let mut out = Vec::with_capacity(plan.fetch_srcs.len());
+        let mut out = Fetched::new();
         for src in &plan.fetch_srcs {
             out.push(match *src {
                 None => None,
@@ -294,6 +333,10 @@ impl<'g> Session<'g> {
         Ok(out)
     }
 }
+
+/// A run's fetched values (None for operations), inline up to 4 fetches
+/// so that a run fetching only ops allocates nothing.
+type Fetched = SmallVec<[Option<Value>; 4]>;
 
 /// The step's input values, borrowed from buffers, constants and variables.
 fn gather_inputs<'v>(

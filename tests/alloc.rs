@@ -1,0 +1,150 @@
+//! Steady state: once a (fetches, feeds) signature has run, its runs
+//! allocate nothing but the fetched values. Counted (not timed) with a
+//! global allocator that counts the allocations of the current thread.
+//!
+//! One exception is counted apart: matrixmultiply (ndarray's GEMM)
+//! allocates its packing buffer on every product, with an alignment of at
+//! least 32 bytes, which nothing else on this path asks for. Those are
+//! bounded by the number of products (6 per MLP step).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use tensorgraph::train::{AdamOptimizer, Optimizer};
+use tensorgraph::{feed, nn, DType, Graph, Session, Tensor};
+
+struct Counting;
+
+thread_local! {
+    /// (allocations, GEMM packing buffers) made by this thread.
+    static ALLOCATIONS: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+/// Alignment of matrixmultiply's packing buffers (at least).
+const PACKING_ALIGN: usize = 32;
+
+fn count(layout: Layout) {
+    let packing = layout.align() >= PACKING_ALIGN;
+    // `try_with`: the slot may be gone while the thread exits.
+    let _ = ALLOCATIONS.try_with(|c| {
+        let (n, p) = c.get();
+        c.set(if packing { (n, p + 1) } else { (n + 1, p) });
+    });
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(layout);
+        System.alloc(layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count(layout);
+        System.alloc_zeroed(layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(layout);
+        System.realloc(ptr, layout, new_size)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+/// (allocations, GEMM packing buffers) made by `f` on this thread.
+fn allocations(f: impl FnOnce()) -> (usize, usize) {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    let after = ALLOCATIONS.with(Cell::get);
+    (after.0 - before.0, after.1 - before.1)
+}
+
+/// Matrix products in one MLP training step: 3 forward, 3 backward for
+/// the weights, 2 for the hidden activations.
+const PRODUCTS: usize = 8;
+
+/// The benchmark's MLP with dropout, softmax cross-entropy and Adam.
+struct Mlp {
+    x: Tensor,
+    y: Tensor,
+    keep_prob: Tensor,
+    loss: Tensor,
+    train: tensorgraph::Operation,
+    init: tensorgraph::Operation,
+}
+
+fn mlp(g: &Graph) -> Mlp {
+    g.set_random_seed(0);
+    let x = g.placeholder(DType::Float32, [None, Some(784)], "x");
+    let y = g.placeholder(DType::Float32, [None, Some(10)], "y");
+    let keep_prob = g.placeholder(DType::Float32, [0usize; 0], "keep_prob");
+    let layer = |input: Tensor, n_in: usize, n_out: usize, name: &str| {
+        let w = g.variable(g.truncated_normal([n_in, n_out], 0.1), &format!("W{name}"));
+        let b = g.variable(g.ones([n_out], DType::Float32), &format!("b{name}"));
+        input.matmul(w) + b
+    };
+    let h1 = nn::dropout(nn::relu(layer(x, 784, 200, "1")), keep_prob);
+    let h2 = nn::dropout(nn::relu(layer(h1, 200, 100, "2")), keep_prob);
+    let logits = layer(h2, 100, 10, "3");
+    let loss = nn::softmax_cross_entropy_with_logits(y, logits).reduce_mean(None, false);
+    let train = AdamOptimizer::new(1e-3).minimize(loss);
+    let init = g.global_variables_initializer();
+    Mlp {
+        x,
+        y,
+        keep_prob,
+        loss,
+        train,
+        init,
+    }
+}
+
+/// A fixed batch: 32 images and one-hot labels.
+fn batch() -> (ndarray::Array2<f32>, ndarray::Array2<f32>) {
+    let x =
+        ndarray::Array2::from_shape_fn((32, 784), |(i, j)| ((i * 31 + j * 7) % 255) as f32 / 255.0);
+    let y = ndarray::Array2::from_shape_fn((32, 10), |(i, j)| f32::from(u8::from(i % 10 == j)));
+    (x, y)
+}
+
+#[test]
+fn training_step_allocates_nothing_after_its_first_runs() {
+    let g = Graph::new();
+    let m = mlp(&g);
+    let mut s = Session::new(&g);
+    s.run(m.init, &feed! {}).unwrap();
+    let (x, y) = batch();
+    let feeds = feed! { m.x => &x, m.y => &y, m.keep_prob => 0.5f32 };
+    for _ in 0..2 {
+        s.run(m.train, &feeds).unwrap();
+    }
+    for run in 3..=20 {
+        let (n, packing) = allocations(|| s.run(m.train, &feeds).unwrap());
+        assert_eq!(n, 0, "run {run} of the training step allocated {n} times");
+        assert!(packing <= PRODUCTS, "run {run}: {packing} packing buffers");
+    }
+}
+
+#[test]
+fn fetching_the_loss_allocates_only_its_value() {
+    let g = Graph::new();
+    let m = mlp(&g);
+    let mut s = Session::new(&g);
+    s.run(m.init, &feed! {}).unwrap();
+    let (x, y) = batch();
+    let feeds = feed! { m.x => &x, m.y => &y, m.keep_prob => 0.5f32 };
+    for _ in 0..2 {
+        s.run((m.train, m.loss), &feeds).unwrap();
+    }
+    let mut losses = Vec::with_capacity(20);
+    for run in 3..=20 {
+        let (n, packing) = allocations(|| losses.push(s.run((m.train, m.loss), &feeds).unwrap().1));
+        // The scalar loss is one allocation: its array's storage.
+        assert_eq!(n, 1, "run {run} allocated {n} times");
+        assert!(packing <= PRODUCTS, "run {run}: {packing} packing buffers");
+    }
+    assert!(losses
+        .iter()
+        .all(|l| l.scalar::<f32>().unwrap().is_finite()));
+}
