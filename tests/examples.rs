@@ -8,7 +8,8 @@
 //! crate; without the data they are skipped with a note, except under CI
 //! (`CI=true`), where missing data is a failure.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::{Command, Output};
 
 /// `cargo run` for one example, in this test's profile.
@@ -183,31 +184,11 @@ fn second_derivative_checks_pass() {
     );
 }
 
-/// The MNIST directory, or `None` (with a note) when it is missing outside CI.
-fn mnist_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("MNIST_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/mnist"),
-    };
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "MNIST directory {} is missing; CI must provide the real MNIST files (set MNIST_DIR)",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "note: skipping an MNIST example: {} not found (set MNIST_DIR)",
-        dir.display()
-    );
-    None
-}
-
 #[test]
 fn mnist_example_short_run_reports_test_accuracy() {
-    let Some(dir) = mnist_dir() else { return };
+    let Some(dir) = common::real_mnist_dir("an MNIST example") else {
+        return;
+    };
     let dir_arg = dir.to_string_lossy().into_owned();
     let args = ["--steps", "30", "--data-dir", &dir_arg];
     let out = run_ok(
@@ -223,7 +204,9 @@ fn mnist_example_short_run_reports_test_accuracy() {
 
 #[test]
 fn mnist_cnn_example_short_run() {
-    let Some(dir) = mnist_dir() else { return };
+    let Some(dir) = common::real_mnist_dir("an MNIST example") else {
+        return;
+    };
     let args = ["--steps", "3"];
     let out = run_ok(
         cargo_example("mnist_cnn", &args).env("MNIST_DIR", &dir),

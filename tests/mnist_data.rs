@@ -3,6 +3,8 @@
 //! semantics, the download path against a local HTTP server, and the real
 //! MNIST files from `$MNIST_DIR` (default `../shared/mnist`).
 
+mod common;
+
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use ndarray::Array2;
@@ -618,32 +620,9 @@ fn download_failures_leave_nothing_behind() {
 
 // ---------------------------------------------------------------- real MNIST
 
-/// `$MNIST_DIR`, else `../shared/mnist` next to the crate. Under CI the data
-/// must be there; locally the test is skipped with a note when it is not.
-fn real_mnist_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("MNIST_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/mnist"),
-    };
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "MNIST directory {} is missing; CI must provide the real MNIST files (set MNIST_DIR)",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "note: skipping the real-MNIST test: {} not found (set MNIST_DIR)",
-        dir.display()
-    );
-    None
-}
-
 #[test]
 fn real_mnist_has_the_known_sizes_and_facts() {
-    let Some(dir) = real_mnist_dir() else {
+    let Some(dir) = common::real_mnist_dir("the real-MNIST reader test") else {
         return;
     };
     let opts = Options::new().one_hot(true).seed(1).offline();

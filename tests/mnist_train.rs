@@ -5,7 +5,8 @@
 //! crate root, and is never downloaded here. Without it the test is skipped
 //! with a note, except under `CI=true`, where missing data is a failure.
 
-use std::path::PathBuf;
+mod common;
+
 use tensorgraph::datasets::mnist::{self, Options};
 use tensorgraph::ops as tf;
 use tensorgraph::train::{AdamOptimizer, Optimizer};
@@ -13,32 +14,11 @@ use tensorgraph::{feed, nn, DType, Graph, Session};
 
 const STEPS: usize = 500;
 
-fn data_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("MNIST_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/mnist"),
-    };
-    if dir.join(mnist::TRAIN_IMAGES).is_file() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "MNIST is not in {} (set MNIST_DIR to the directory holding {}): \
-             CI must train on real data",
-            dir.display(),
-            mnist::TRAIN_IMAGES
-        );
-    }
-    eprintln!(
-        "note: MNIST not found in {}; set MNIST_DIR to run this test",
-        dir.display()
-    );
-    None
-}
-
 #[test]
 fn dropout_mlp_reaches_90_percent_on_the_test_set() {
-    let Some(dir) = data_dir() else { return };
+    let Some(dir) = common::real_mnist_dir("the MNIST training test") else {
+        return;
+    };
     let mut data = mnist::read_data_sets_with(&dir, &Options::new().one_hot(true).offline())
         .expect("MNIST files are readable");
 
