@@ -178,12 +178,8 @@ impl<'g> Builder<'g> {
     }
 
     /// Adds up the gradient contributions reaching `t` (once).
-    fn sum(&self, t: Tensor, mut parts: Vec<Tensor>, done: &mut HashMap<Tensor, Tensor>) -> Tensor {
-        let g = if parts.len() == 1 {
-            parts.pop().expect("one part")
-        } else {
-            crate::ops::add_n(&parts)
-        };
+    fn sum(&self, t: Tensor, parts: Vec<Tensor>, done: &mut HashMap<Tensor, Tensor>) -> Tensor {
+        let g = crate::ops::math::sum_contributions(&parts).expect("at least one contribution");
         done.insert(t, g);
         self.graph.write().grad_of.insert(t, g);
         g

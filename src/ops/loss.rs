@@ -139,12 +139,7 @@ impl Op for SoftmaxXent {
         if let Some(g) = c.grads[2] {
             dx.push(g - s * reduce_sum(g, -1, true));
         }
-        let dx = match dx.len() {
-            0 => None,
-            1 => Some(dx[0]),
-            _ => Some(super::add_n(&dx)),
-        };
-        vec![dz, dx]
+        vec![dz, super::math::sum_contributions(&dx)]
     }
 }
 
@@ -307,12 +302,7 @@ impl Op for SigmoidXent {
         if let Some(g) = c.grads[1] {
             dx.push(g * (s - s * s));
         }
-        let dx = match dx.len() {
-            0 => None,
-            1 => Some(dx[0]),
-            _ => Some(super::add_n(&dx)),
-        };
-        vec![dz, dx]
+        vec![dz, super::math::sum_contributions(&dx)]
     }
 }
 

@@ -579,3 +579,14 @@ pub fn add_n(inputs: &[Tensor]) -> Tensor {
     let first = *inputs.first().expect("add_n needs at least one input");
     first.graph().add_op(AddN, inputs)
 }
+
+/// The sum of gradient contributions: `None` for none, the tensor itself
+/// for one, `add_n` for several.
+#[track_caller]
+pub(crate) fn sum_contributions(parts: &[Tensor]) -> Option<Tensor> {
+    match parts {
+        [] => None,
+        [one] => Some(*one),
+        _ => Some(add_n(parts)),
+    }
+}

@@ -17,7 +17,7 @@ mod gather;
 mod join;
 mod kernel;
 mod loss;
-mod math;
+pub(crate) mod math;
 mod matmul;
 mod nn;
 mod pool;
