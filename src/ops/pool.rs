@@ -80,23 +80,52 @@ impl PoolAttrs {
     }
 }
 
-/// For each output element of max pooling (NHWC order), the flat input
-/// index of the first maximum of its window.
-fn argmaxes<T: Float>(x: &[T], g: &Geometry) -> Vec<usize> {
-    let c = g.c;
-    let mut arg = vec![0; g.positions() * c];
-    g.windows(|pos, taps| {
-        for ch in 0..c {
-            let mut best: Option<usize> = None;
-            for &t in taps {
-                if best.is_none_or(|b| x[t + ch] > x[b]) {
-                    best = Some(t + ch);
+/// Calls `f(out, at)` for each output element of max pooling (flat NHWC
+/// index `out`) with the flat input index `at` of the first maximum of its
+/// window (taps in row-major window order; a window with no in-bounds tap
+/// gives index `channel`). Channels run innermost, a block at a time.
+fn for_each_argmax<T: Float>(x: &[T], g: &Geometry, mut f: impl FnMut(usize, usize)) {
+    const LANES: usize = 64;
+    let mut arg = [0usize; LANES];
+    let span = |o: usize, s: usize, k: usize, pad: usize, len: usize| {
+        (o * s).saturating_sub(pad)..(o * s + k).saturating_sub(pad).min(len)
+    };
+    let mut out = 0;
+    for b in 0..g.n {
+        for oy in 0..g.oh {
+            let rows = span(oy, g.sh, g.kh, g.pt, g.h);
+            for ox in 0..g.ow {
+                let cols = span(ox, g.sw, g.kw, g.pl, g.w);
+                for c0 in (0..g.c).step_by(LANES) {
+                    let lanes = LANES.min(g.c - c0);
+                    let arg = &mut arg[..lanes];
+                    let mut first = true;
+                    for iy in rows.clone() {
+                        for ix in cols.clone() {
+                            let base = ((b * g.h + iy) * g.w + ix) * g.c + c0;
+                            if first {
+                                arg.iter_mut().enumerate().for_each(|(j, a)| *a = base + j);
+                                first = false;
+                            } else {
+                                for (j, a) in arg.iter_mut().enumerate() {
+                                    if x[base + j] > x[*a] {
+                                        *a = base + j;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    if first {
+                        arg.iter_mut().enumerate().for_each(|(j, a)| *a = c0 + j);
+                    }
+                    for (j, &a) in arg.iter().enumerate() {
+                        f(out + j, a);
+                    }
+                    out += lanes;
                 }
             }
-            arg[pos * c + ch] = best.unwrap_or(ch);
         }
-    });
-    arg
+    }
 }
 
 /// `max_pool(x)`.
@@ -119,8 +148,9 @@ impl Op for MaxPool {
             let x = k.float::<T>(0)?;
             let g = self.0.geometry(x.shape())?;
             let xs = flat(x);
-            let y = argmaxes(&xs, &g).into_iter().map(|i| xs[i]).collect();
-            k.set(0, array(&g.out_shape(g.c), y));
+            let y = k.output_array::<T>(0, &g.out_shape(g.c));
+            let y = y.as_slice_mut().expect("standard layout");
+            for_each_argmax(&xs, &g, |o, i| y[o] = xs[i]);
             Ok(())
         })
     }
@@ -175,11 +205,11 @@ impl Op for MaxPoolGrad {
             let (x, dy) = (k.float::<T>(0)?, k.float::<T>(1)?);
             let g = self.0.geometry(x.shape())?;
             check_shape("the pooled gradient", dy.shape(), &g.out_shape(g.c))?;
-            let mut dx = vec![<T as Float>::from_f64(0.0); x.len()];
-            for (&i, &d) in argmaxes(&flat(x), &g).iter().zip(flat(dy).iter()) {
-                dx[i] += d;
-            }
-            k.set(0, array(x.shape(), dx));
+            let (xs, ds) = (flat(x), flat(dy));
+            let dx = k.output_array::<T>(0, x.shape());
+            let dx = dx.as_slice_mut().expect("standard layout");
+            dx.fill(<T as Float>::from_f64(0.0));
+            for_each_argmax(&xs, &g, |o, i| dx[i] += ds[o]);
             Ok(())
         })
     }
@@ -217,9 +247,10 @@ impl Op for MaxPoolGradGrad {
             let (x, h) = (k.float::<T>(0)?, k.float::<T>(1)?);
             let g = self.0.geometry(x.shape())?;
             check_shape("the gathered tensor", h.shape(), x.shape())?;
-            let hs = flat(h);
-            let y = argmaxes(&flat(x), &g).into_iter().map(|i| hs[i]).collect();
-            k.set(0, array(&g.out_shape(g.c), y));
+            let (xs, hs) = (flat(x), flat(h));
+            let y = k.output_array::<T>(0, &g.out_shape(g.c));
+            let y = y.as_slice_mut().expect("standard layout");
+            for_each_argmax(&xs, &g, |o, i| y[o] = hs[i]);
             Ok(())
         })
     }
