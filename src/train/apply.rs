@@ -121,13 +121,7 @@ fn adam_slices<T: Float>(w: &mut [T], m: &mut [T], v: &mut [T], g: &[T], h: &Ada
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f")]
-        fn run_avx512<T: Float>(
-            w: &mut [T],
-            m: &mut [T],
-            v: &mut [T],
-            g: &[T],
-            h: &AdamHyper<T>,
-        ) {
+        fn run_avx512<T: Float>(w: &mut [T], m: &mut [T], v: &mut [T], g: &[T], h: &AdamHyper<T>) {
             run(w, m, v, g, h)
         }
         #[target_feature(enable = "avx")]
