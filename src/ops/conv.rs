@@ -269,23 +269,41 @@ impl ConvAttrs {
     }
 }
 
-/// Calls `f(pos, at, Some(o))` for every window tap of the first
-/// `images` images: output position `pos` (from 0), offset `at` of the
-/// tap in a patch row, flat offset `o` of channel 0 of the input pixel
-/// (from the first image), or `None` when the tap falls in the padding;
-/// positions in order, taps in row-major window order.
-fn for_each_tap(g: &Geometry, images: usize, mut f: impl FnMut(usize, usize, Option<usize>)) {
+/// Calls `f(pos, at, src, len)` for the runs of window taps of the first
+/// `images` images that are contiguous in both a patch row and the input
+/// (the taps of one window row): output position `pos` (from 0), offset
+/// `at` of the run in a patch row, flat offset `src` of the run in the
+/// input (from the first image), or `None` for a run in the padding, and
+/// its length `len` in elements; positions in order, runs in row-major
+/// window order.
+fn for_each_run(
+    g: &Geometry,
+    images: usize,
+    mut f: impl FnMut(usize, usize, Option<usize>, usize),
+) {
+    let (c, row) = (g.c, g.kw * g.c);
     let mut pos = 0;
     for b in 0..images {
         for oy in 0..g.oh {
             for ox in 0..g.ow {
+                let kx0 = g.pl.saturating_sub(ox * g.sw).min(g.kw);
+                let kx1 = (g.w + g.pl).saturating_sub(ox * g.sw).clamp(kx0, g.kw);
                 for ky in 0..g.kh {
-                    let iy = (oy * g.sh + ky).checked_sub(g.pt).filter(|&y| y < g.h);
-                    for kx in 0..g.kw {
-                        let at = (ky * g.kw + kx) * g.c;
-                        let ix = (ox * g.sw + kx).checked_sub(g.pl).filter(|&x| x < g.w);
-                        let o = iy.zip(ix).map(|(iy, ix)| ((b * g.h + iy) * g.w + ix) * g.c);
-                        f(pos, at, o);
+                    let at = ky * row;
+                    let Some(iy) = (oy * g.sh + ky).checked_sub(g.pt).filter(|&y| y < g.h) else {
+                        f(pos, at, None, row);
+                        continue;
+                    };
+                    if kx0 > 0 {
+                        f(pos, at, None, kx0 * c);
+                    }
+                    if kx1 > kx0 {
+                        let ix = ox * g.sw + kx0 - g.pl;
+                        let src = ((b * g.h + iy) * g.w + ix) * c;
+                        f(pos, at + kx0 * c, Some(src), (kx1 - kx0) * c);
+                    }
+                    if kx1 < g.kw {
+                        f(pos, at + kx1 * c, None, (g.kw - kx1) * c);
                     }
                 }
                 pos += 1;
@@ -297,11 +315,11 @@ fn for_each_tap(g: &Geometry, images: usize, mut f: impl FnMut(usize, usize, Opt
 /// Writes the patches matrix `[images*oh*ow, kh*kw*c]` of the images
 /// starting at `x` into `cols` (zeros in the padding).
 fn im2col_into<T: Float>(x: &[T], g: &Geometry, images: usize, cols: &mut [T]) {
-    let (c, width) = (g.c, g.kh * g.kw * g.c);
-    for_each_tap(g, images, |pos, at, o| {
-        let dst = &mut cols[pos * width + at..pos * width + at + c];
-        match o {
-            Some(o) => dst.copy_from_slice(&x[o..o + c]),
+    let width = g.kh * g.kw * g.c;
+    for_each_run(g, images, |pos, at, src, len| {
+        let dst = &mut cols[pos * width + at..pos * width + at + len];
+        match src {
+            Some(o) => dst.copy_from_slice(&x[o..o + len]),
             None => dst.fill(T::zero()),
         }
     });
@@ -310,12 +328,12 @@ fn im2col_into<T: Float>(x: &[T], g: &Geometry, images: usize, cols: &mut [T]) {
 /// Sets `x` (the images of a patches matrix) to the sum of the patches
 /// over the positions they came from.
 fn col2im_into<T: Float>(cols: &[T], g: &Geometry, images: usize, x: &mut [T]) {
-    let (c, width) = (g.c, g.kh * g.kw * g.c);
+    let width = g.kh * g.kw * g.c;
     x.fill(T::zero());
-    for_each_tap(g, images, |pos, at, o| {
-        if let Some(o) = o {
-            let src = &cols[pos * width + at..pos * width + at + c];
-            for (d, s) in x[o..o + c].iter_mut().zip(src) {
+    for_each_run(g, images, |pos, at, src, len| {
+        if let Some(o) = src {
+            let from = &cols[pos * width + at..pos * width + at + len];
+            for (d, s) in x[o..o + len].iter_mut().zip(from) {
                 *d += *s;
             }
         }
