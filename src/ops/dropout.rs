@@ -108,31 +108,65 @@ impl DropoutMask {
             return Ok(());
         }
         let scale = T::one() / <T as Float>::from_f64(keep);
-        // `rng.random::<f64>() < keep`, where that draw is
-        // `(next_u64 >> 11) * 2^-53` (exact): the same test on the integer,
-        // against `ceil(keep * 2^53)`. Draws first, then a branch-free
-        // select (a branch on random bits mispredicts half the time).
-        let threshold = (keep * (1u64 << 53) as f64).ceil() as u64;
-        let mut rng = k.rng().clone();
+        // One 64-bit seed per run from the op's stream; the mask element i
+        // keeps when 32-bit uniform i (half of SplitMix64 output i / 2,
+        // counter-based) is below `ceil(keep * 2^32)`.
+        let threshold = (keep * (1u64 << 32) as f64).ceil() as u64;
+        let seed = k.rng().next_u64();
         let mask = k.output_array::<T>(0, shape);
-        let data = mask.as_slice_mut().expect("standard layout");
-        let mut draws = [0u64; 256];
-        for chunk in data.chunks_mut(draws.len()) {
-            let draws = &mut draws[..chunk.len()];
-            for d in draws.iter_mut() {
-                *d = rng.next_u64();
-            }
-            for (m, &d) in chunk.iter_mut().zip(draws.iter()) {
-                *m = if (d >> 11) < threshold {
-                    scale
-                } else {
-                    T::zero()
-                };
-            }
-        }
-        *k.rng() = rng;
+        fill_mask(
+            mask.as_slice_mut().expect("standard layout"),
+            seed,
+            threshold,
+            scale,
+        );
         Ok(())
     }
+}
+
+/// Output `i` of SplitMix64 started at `seed` (a counter-based draw).
+#[inline(always)]
+fn splitmix64(seed: u64, i: u64) -> u64 {
+    let mut z = seed.wrapping_add(i.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Sets `mask[i]` to `scale` when the 32-bit uniform `i` of the stream
+/// `seed` is below `threshold`, else to zero; branch-free, vectorized with
+/// AVX-512 where the CPU has it (same values either way).
+fn fill_mask<T: Float>(mask: &mut [T], seed: u64, threshold: u64, scale: T) {
+    #[inline(always)]
+    fn run<T: Float>(mask: &mut [T], seed: u64, threshold: u64, scale: T) {
+        let pick = |u: u64| if u < threshold { scale } else { T::zero() };
+        let half = mask.len() / 2;
+        let mut pairs = mask.chunks_exact_mut(2);
+        for (i, pair) in (&mut pairs).enumerate() {
+            let z = splitmix64(seed, i as u64);
+            pair[0] = pick(z & 0xffff_ffff);
+            pair[1] = pick(z >> 32);
+        }
+        if let Some(last) = pairs.into_remainder().first_mut() {
+            *last = pick(splitmix64(seed, half as u64) & 0xffff_ffff);
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
+        fn run_avx512<T: Float>(mask: &mut [T], seed: u64, threshold: u64, scale: T) {
+            run(mask, seed, threshold, scale)
+        }
+        if std::arch::is_x86_feature_detected!("avx512dq")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
+            // SAFETY: the CPU supports AVX-512 F, DQ and VL (checked above;
+            // DQ and VL imply F).
+            unsafe { run_avx512(mask, seed, threshold, scale) };
+            return;
+        }
+    }
+    run(mask, seed, threshold, scale)
 }
 
 impl Op for DropoutMask {

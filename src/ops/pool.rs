@@ -10,6 +10,8 @@ use super::conv::{
 use super::{zeros_like, Float, GradCtx, Kernel, KernelError, Op, OpKind};
 use crate::dtype::Shape;
 use crate::graph::{Tensor, TensorSpec};
+use smallvec::SmallVec;
+use std::ops::Range;
 
 static MAX_POOL: OpKind = OpKind::differentiable("MaxPool");
 static MAX_POOL_GRAD: OpKind = OpKind::differentiable("MaxPoolGrad");
@@ -80,23 +82,124 @@ impl PoolAttrs {
     }
 }
 
-/// For each output element of max pooling (NHWC order), the flat input
-/// index of the first maximum of its window.
-fn argmaxes<T: Float>(x: &[T], g: &Geometry) -> Vec<usize> {
-    let c = g.c;
-    let mut arg = vec![0; g.positions() * c];
-    g.windows(|pos, taps| {
-        for ch in 0..c {
-            let mut best: Option<usize> = None;
-            for &t in taps {
-                if best.is_none_or(|b| x[t + ch] > x[b]) {
-                    best = Some(t + ch);
-                }
+/// Least input elements of a max pooling op split over threads.
+const PARALLEL_MIN_LEN: usize = 1 << 18;
+
+/// Runs `work(g, images, out)` on contiguous shares of the batch, one per
+/// thread (large inputs only): `g` is the geometry of the share's images,
+/// `out` its part of `out_all` (`out_per_image` elements per image).
+fn by_images<T: Float>(
+    g: &Geometry,
+    threads: usize,
+    out_all: &mut [T],
+    out_per_image: usize,
+    work: impl Fn(&Geometry, Range<usize>, &mut [T]) + Sync,
+) {
+    let workers = if g.input_len() < PARALLEL_MIN_LEN {
+        1
+    } else {
+        threads.clamp(1, g.n.max(1))
+    };
+    if workers < 2 {
+        work(g, 0..g.n, out_all);
+        return;
+    }
+    std::thread::scope(|scope| {
+        let (mut rest, mut own) = (out_all, None);
+        for w in 0..workers {
+            let images = w * g.n / workers..(w + 1) * g.n / workers;
+            let (out, tail) = std::mem::take(&mut rest).split_at_mut(images.len() * out_per_image);
+            rest = tail;
+            let share = Geometry {
+                n: images.len(),
+                ..*g
+            };
+            if w == 0 {
+                own = Some((share, images, out));
+            } else {
+                let work = &work;
+                scope.spawn(move || work(&share, images, out));
             }
-            arg[pos * c + ch] = best.unwrap_or(ch);
+        }
+        if let Some((share, images, out)) = own {
+            work(&share, images, out);
         }
     });
-    arg
+}
+
+/// Channels of max pooling handled together.
+const LANES: usize = 64;
+
+/// Calls `f(out, max, taps)` for each output position of max pooling and
+/// block of at most [`LANES`] channels: `out` is the flat NHWC index of
+/// the block's first output, `max` the window maxima (the first maximum
+/// under `>`; padding never wins), `taps` the flat input indices of the
+/// block's first channel at the in-bounds taps, in row-major window order
+/// (a window wholly in the padding has the one tap `channel`).
+fn for_each_window<T: Float>(x: &[T], g: &Geometry, mut f: impl FnMut(usize, &[T], &[usize])) {
+    let mut best = [T::zero(); LANES];
+    let mut taps = SmallVec::<[usize; 16]>::new();
+    let span = |o: usize, s: usize, k: usize, pad: usize, len: usize| {
+        (o * s).saturating_sub(pad)..(o * s + k).saturating_sub(pad).min(len)
+    };
+    let mut out = 0;
+    for b in 0..g.n {
+        for oy in 0..g.oh {
+            let rows = span(oy, g.sh, g.kh, g.pt, g.h);
+            for ox in 0..g.ow {
+                let cols = span(ox, g.sw, g.kw, g.pl, g.w);
+                for c0 in (0..g.c).step_by(LANES) {
+                    let lanes = LANES.min(g.c - c0);
+                    let best = &mut best[..lanes];
+                    taps.clear();
+                    for iy in rows.clone() {
+                        taps.extend(
+                            cols.clone()
+                                .map(|ix| ((b * g.h + iy) * g.w + ix) * g.c + c0),
+                        );
+                    }
+                    if taps.is_empty() {
+                        taps.push(c0);
+                    }
+                    best.copy_from_slice(&x[taps[0]..taps[0] + lanes]);
+                    for &t in taps.iter().skip(1) {
+                        for (m, &v) in best.iter_mut().zip(&x[t..t + lanes]) {
+                            if v > *m {
+                                *m = v;
+                            }
+                        }
+                    }
+                    f(out, best, &taps);
+                    out += lanes;
+                }
+            }
+        }
+    }
+}
+
+/// Calls `f(t, hits)` for each tap `t` of a window block, where `hits[j]`
+/// says whether `t + j` is the first maximum of channel `j`: the first tap
+/// equal to the maximum (the first tap when that is NaN, as only a first
+/// NaN survives `>`). Branch-free over the channels.
+#[inline(always)]
+fn for_each_argmax_tap<T: Float>(
+    x: &[T],
+    max: &[T],
+    taps: &[usize],
+    mut f: impl FnMut(usize, &[bool]),
+) {
+    let n = max.len();
+    let (mut pending, mut hits) = ([true; LANES], [false; LANES]);
+    let (pending, hits) = (&mut pending[..n], &mut hits[..n]);
+    for &t in taps {
+        let xs = &x[t..t + n];
+        for j in 0..n {
+            let hit = pending[j] & ((xs[j] == max[j]) | max[j].is_nan());
+            hits[j] = hit;
+            pending[j] &= !hit;
+        }
+        f(t, hits);
+    }
 }
 
 /// `max_pool(x)`.
@@ -118,9 +221,14 @@ impl Op for MaxPool {
         crate::float_dispatch!(k.input(0), T => {
             let x = k.float::<T>(0)?;
             let g = self.0.geometry(x.shape())?;
-            let xs = flat(x);
-            let y = argmaxes(&xs, &g).into_iter().map(|i| xs[i]).collect();
-            k.set(0, array(&g.out_shape(g.c), y));
+            let (xs, threads) = (flat(x), k.threads());
+            let (in_len, out_len) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
+            let y = k.output_array::<T>(0, &g.out_shape(g.c));
+            let y = y.as_slice_mut().expect("standard layout");
+            by_images(&g, threads, y, out_len, |g, images, y| {
+                let xs = &xs[images.start * in_len..images.end * in_len];
+                for_each_window(xs, g, |o, max, _| y[o..o + max.len()].copy_from_slice(max));
+            });
             Ok(())
         })
     }
@@ -175,11 +283,25 @@ impl Op for MaxPoolGrad {
             let (x, dy) = (k.float::<T>(0)?, k.float::<T>(1)?);
             let g = self.0.geometry(x.shape())?;
             check_shape("the pooled gradient", dy.shape(), &g.out_shape(g.c))?;
-            let mut dx = vec![<T as Float>::from_f64(0.0); x.len()];
-            for (&i, &d) in argmaxes(&flat(x), &g).iter().zip(flat(dy).iter()) {
-                dx[i] += d;
-            }
-            k.set(0, array(x.shape(), dx));
+            let (xs, ds, threads) = (flat(x), flat(dy), k.threads());
+            let (in_len, out_len) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
+            let dx = k.output_array::<T>(0, x.shape());
+            let dx = dx.as_slice_mut().expect("standard layout");
+            let zero = <T as Float>::from_f64(0.0);
+            by_images(&g, threads, dx, in_len, |g, images, dx| {
+                let xs = &xs[images.start * in_len..images.end * in_len];
+                let ds = &ds[images.start * out_len..images.end * out_len];
+                dx.fill(zero);
+                for_each_window(xs, g, |o, max, taps| {
+                    let d = &ds[o..o + max.len()];
+                    for_each_argmax_tap(xs, max, taps, |t, hits| {
+                        let block = dx[t..t + d.len()].iter_mut().zip(d).zip(hits);
+                        for ((x, &d), &hit) in block {
+                            *x += if hit { d } else { zero };
+                        }
+                    });
+                });
+            });
             Ok(())
         })
     }
@@ -217,9 +339,25 @@ impl Op for MaxPoolGradGrad {
             let (x, h) = (k.float::<T>(0)?, k.float::<T>(1)?);
             let g = self.0.geometry(x.shape())?;
             check_shape("the gathered tensor", h.shape(), x.shape())?;
-            let hs = flat(h);
-            let y = argmaxes(&flat(x), &g).into_iter().map(|i| hs[i]).collect();
-            k.set(0, array(&g.out_shape(g.c), y));
+            let (xs, hs, threads) = (flat(x), flat(h), k.threads());
+            let (in_len, out_len) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
+            let y = k.output_array::<T>(0, &g.out_shape(g.c));
+            let y = y.as_slice_mut().expect("standard layout");
+            by_images(&g, threads, y, out_len, |g, images, y| {
+                let xs = &xs[images.start * in_len..images.end * in_len];
+                let hs = &hs[images.start * in_len..images.end * in_len];
+                for_each_window(xs, g, |o, max, taps| {
+                    let y = &mut y[o..o + max.len()];
+                    for_each_argmax_tap(xs, max, taps, |t, hits| {
+                        let block = y.iter_mut().zip(&hs[t..t + hits.len()]).zip(hits);
+                        for ((y, &h), &hit) in block {
+                            if hit {
+                                *y = h;
+                            }
+                        }
+                    });
+                });
+            });
             Ok(())
         })
     }
@@ -346,4 +484,44 @@ impl Op for AvgPoolGrad {
 #[track_caller]
 fn avg_pool_grad(x: Tensor, dy: Tensor, attrs: PoolAttrs) -> Tensor {
     x.graph().add_op(AvgPoolGrad(attrs), &[x, dy])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+    use ndarray::{ArrayD, IxDyn};
+
+    /// Max pooling and its gradients split over threads give one thread's
+    /// values (each image is pooled on its own).
+    #[test]
+    fn threads_agree_with_one_thread() {
+        let attrs = PoolAttrs {
+            ksize: Window::from(3),
+            strides: Window::from(2),
+            padding: Padding::Same,
+        };
+        let x = ArrayD::from_shape_fn(IxDyn(&[12, 28, 28, 32]), |i| {
+            ((i[0] * 5 + i[1] * 7 + i[2] * 13 + i[3]) % 17) as f32
+        });
+        let dy = ArrayD::from_shape_fn(IxDyn(&[12, 14, 14, 32]), |i| (i[1] + i[3]) as f32);
+        let run = |op: &dyn Op, inputs: &[&Value], threads| {
+            let mut out = [Value::from(ArrayD::<f32>::zeros(IxDyn(&[0])))];
+            let mut k = Kernel::new(inputs, &mut out, &mut [], None).with_threads(threads);
+            op.compute(&mut k).expect("compute");
+            let [v] = out;
+            v
+        };
+        let (x, dy) = (Value::from(x), Value::from(dy));
+        let h = x.clone();
+        let cases: [(&dyn Op, [&Value; 2]); 3] = [
+            (&MaxPool(attrs), [&x, &x]),
+            (&MaxPoolGrad(attrs), [&x, &dy]),
+            (&MaxPoolGradGrad(attrs), [&x, &h]),
+        ];
+        for (op, inputs) in cases {
+            let inputs = &inputs[..if op.kind().name == "MaxPool" { 1 } else { 2 }];
+            assert_eq!(run(op, inputs, 1), run(op, inputs, 2), "{}", op.kind().name);
+        }
+    }
 }

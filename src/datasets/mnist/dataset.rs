@@ -247,6 +247,79 @@ impl DataSet {
         (self.image_rows(&rows), self.label_rows(&rows))
     }
 
+    /// [`DataSet::next_batch`] of `x.nrows()` examples written into `x`
+    /// (`[batch, pixels]`) and `y` (`[batch, 10]` one-hot or `[batch, 1]`),
+    /// reusing their storage (they are resized only when their shapes do
+    /// not fit): the same examples in the same order, without allocating.
+    ///
+    /// # Panics
+    /// When `x.nrows()` exceeds the number of examples.
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use tensorgraph::datasets::mnist::DataSet;
+    /// let images = Array2::from_shape_fn((5, 4), |(i, j)| (i * 4 + j) as u8);
+    /// let labels = vec![0, 1, 2, 3, 4];
+    /// let mut a = DataSet::new(images.clone(), labels.clone(), true, 7)?;
+    /// let mut b = DataSet::new(images, labels, true, 7)?;
+    /// let (mut x, mut y) = (Array2::zeros((3, 4)), Array2::zeros((3, 10)));
+    /// for _ in 0..3 {
+    ///     b.next_batch_into(&mut x, &mut y);
+    ///     assert_eq!((x.clone(), y.clone()), a.next_batch(3));
+    /// }
+    /// # Ok::<(), tensorgraph::Error>(())
+    /// ```
+    pub fn next_batch_into(&mut self, x: &mut Array2<f32>, y: &mut Array2<f32>) {
+        let batch_size = x.nrows();
+        let n = self.num_examples();
+        assert!(
+            batch_size <= n,
+            "next_batch({batch_size}) asks for more than the {n} examples of the data set"
+        );
+        let label_cols = if self.one_hot { NUM_CLASSES } else { 1 };
+        if x.ncols() != self.images.ncols() || !x.is_standard_layout() {
+            *x = Array2::zeros((batch_size, self.images.ncols()));
+        }
+        if y.dim() != (batch_size, label_cols) {
+            *y = Array2::zeros((batch_size, label_cols));
+        }
+        let start = self.index_in_epoch;
+        if self.epochs_completed == 0 && start == 0 {
+            self.order.shuffle(&mut self.rng);
+        }
+        if start + batch_size > n {
+            self.epochs_completed += 1;
+            let tail = n - start;
+            for i in 0..tail {
+                self.write_row(i, self.order[start + i], x, y);
+            }
+            self.order.shuffle(&mut self.rng);
+            self.index_in_epoch = batch_size - tail;
+            for i in 0..self.index_in_epoch {
+                self.write_row(tail + i, self.order[i], x, y);
+            }
+        } else {
+            self.index_in_epoch += batch_size;
+            for i in 0..batch_size {
+                self.write_row(i, self.order[start + i], x, y);
+            }
+        }
+    }
+
+    /// Writes example `r` as row `i` of `x` and `y`.
+    fn write_row(&self, i: usize, r: usize, x: &mut Array2<f32>, y: &mut Array2<f32>) {
+        x.row_mut(i)
+            .zip_mut_with(&self.images.row(r), |d, &p| *d = to_unit(p));
+        let mut yr = y.row_mut(i);
+        let label = self.labels[r];
+        if self.one_hot {
+            yr.fill(0.0);
+            yr[usize::from(label)] = 1.0;
+        } else {
+            yr[0] = f32::from(label);
+        }
+    }
+
     fn image_rows(&self, rows: &[usize]) -> Array2<f32> {
         let mut out = Array2::zeros((rows.len(), self.images.ncols()));
         for (mut dst, &r) in out.rows_mut().into_iter().zip(rows) {
