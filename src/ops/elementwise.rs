@@ -272,7 +272,7 @@ pub fn identity(x: Tensor) -> Tensor {
 }
 
 /// `tf.stop_gradient(x)`: `x`'s value, but a barrier to gradients:
-/// [`gradients`](crate::gradients) treats it as a constant, so nothing flows
+/// [`gradients`](crate::gradients()) treats it as a constant, so nothing flows
 /// back into `x` through it (`None` when that is the only path).
 ///
 /// ```

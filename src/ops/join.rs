@@ -471,7 +471,7 @@ pub fn split(
 }
 
 /// `value` cut along `axis` into parts as long as each of `likes` is
-/// along that axis at run time: the gradient of [`concat`].
+/// along that axis at run time: the gradient of [`concat()`].
 #[track_caller]
 pub fn split_like(value: Tensor, likes: &[Tensor], axis: isize) -> Vec<Tensor> {
     let op = Split {

@@ -243,7 +243,7 @@ impl Op for StridedSliceGrad {
 
 /// Zeros with `like`'s run-time shape and `dy`'s dtype, with `dy` written
 /// into the window `begin:end:strides` (as [`strided_slice`] reads it):
-/// the gradient of [`strided_slice`] and [`slice`].
+/// the gradient of [`strided_slice`] and [`slice()`].
 #[track_caller]
 pub fn strided_slice_grad(
     dy: Tensor,
