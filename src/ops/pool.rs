@@ -36,6 +36,14 @@ struct PoolAttrs {
 }
 
 impl PoolAttrs {
+    fn new(ksize: impl Into<Window>, strides: impl Into<Window>, padding: Padding) -> PoolAttrs {
+        PoolAttrs {
+            ksize: ksize.into(),
+            strides: strides.into(),
+            padding,
+        }
+    }
+
     fn geometry(&self, input: &[usize]) -> Result<Geometry, String> {
         Geometry::new(
             input,
@@ -259,11 +267,7 @@ pub fn max_pool(
     strides: impl Into<Window>,
     padding: Padding,
 ) -> Tensor {
-    let op = MaxPool(PoolAttrs {
-        ksize: ksize.into(),
-        strides: strides.into(),
-        padding,
-    });
+    let op = MaxPool(PoolAttrs::new(ksize, strides, padding));
     value.graph().add_op(op, &[value])
 }
 
@@ -427,11 +431,7 @@ pub fn avg_pool(
     strides: impl Into<Window>,
     padding: Padding,
 ) -> Tensor {
-    let op = AvgPool(PoolAttrs {
-        ksize: ksize.into(),
-        strides: strides.into(),
-        padding,
-    });
+    let op = AvgPool(PoolAttrs::new(ksize, strides, padding));
     value.graph().add_op(op, &[value])
 }
 
@@ -496,11 +496,7 @@ mod tests {
     /// values (each image is pooled on its own).
     #[test]
     fn threads_agree_with_one_thread() {
-        let attrs = PoolAttrs {
-            ksize: Window::from(3),
-            strides: Window::from(2),
-            padding: Padding::Same,
-        };
+        let attrs = PoolAttrs::new(3, 2, Padding::Same);
         let x = ArrayD::from_shape_fn(IxDyn(&[12, 28, 28, 32]), |i| {
             ((i[0] * 5 + i[1] * 7 + i[2] * 13 + i[3]) % 17) as f32
         });
