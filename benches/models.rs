@@ -151,10 +151,12 @@ pub fn gather(
         *y = Array2::zeros((rows.len(), 10));
     }
     let scale = 1.0f32 / 255.0;
+    tensorgraph::datasets::prefetch_rows(images, rows);
     for (i, &r) in rows.iter().enumerate() {
         let src = images.row(r);
+        let src = src.as_slice().expect("standard layout");
         let dst = x.row_mut(i).into_slice().expect("standard layout");
-        for (d, &p) in dst.iter_mut().zip(src.iter()) {
+        for (d, &p) in dst.iter_mut().zip(src) {
             *d = f32::from(p) * scale;
         }
         let yr = y.row_mut(i).into_slice().expect("standard layout");

@@ -34,6 +34,7 @@ pub mod gradients;
 pub mod graph;
 pub mod nn;
 pub mod ops;
+mod parallel;
 pub mod session;
 pub mod train;
 pub mod value;

@@ -50,6 +50,28 @@ pub fn unbroadcast(grad: Tensor, like: Tensor) -> Tensor {
     grad.graph().add_op(SumToShape, &[grad, like])
 }
 
+/// [`unbroadcast`] for input `x` of a broadcasting binary op whose other
+/// input is `other`: `grad` itself, with no node added, when broadcasting
+/// against `other` cannot have enlarged `x` (no higher rank, and each of
+/// its dimensions 1 or equal to `x`'s known one, as a bias row against a
+/// `[batch, n]` matrix).
+#[track_caller]
+pub(crate) fn unbroadcast_against(grad: Tensor, x: Tensor, other: Tensor) -> Tensor {
+    let (xs, os) = (x.shape(), other.shape());
+    let kept = match (xs.dims(), os.dims()) {
+        (Some(xd), Some(od)) if od.len() <= xd.len() => xd[xd.len() - od.len()..]
+            .iter()
+            .zip(od)
+            .all(|(&x, &o)| o == Some(1) || (o.is_some() && o == x)),
+        _ => false,
+    };
+    if kept && grad.shape().rank() == xs.rank() {
+        grad
+    } else {
+        unbroadcast(grad, x)
+    }
+}
+
 /// Broadcasts `x` to the run-time shape of `like` (NumPy rules).
 #[track_caller]
 pub fn broadcast_like(x: Tensor, like: Tensor) -> Tensor {

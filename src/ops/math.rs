@@ -1,12 +1,13 @@
 //! Elementwise arithmetic with NumPy broadcasting (add, subtract,
 //! multiply, divide, pow, maximum, minimum, clip_by_value), negative, cast
 //! and add_n. Each broadcasting op's gradient sums back through
-//! [`unbroadcast`]. Integer kernels wrap on overflow and report division by
+//! [`unbroadcast`](super::unbroadcast). Integer kernels wrap on overflow and report division by
 //! zero as an error, so no data can make a kernel panic.
 
+use super::broadcast::unbroadcast_against;
 use super::{
-    greater, greater_equal, less_equal, log, ones_like, scalar_like, unbroadcast, where_,
-    zeros_like, GradCtx, Kernel, KernelError, Op, OpKind,
+    greater, greater_equal, less_equal, log, ones_like, scalar_like, where_, zeros_like, GradCtx,
+    Kernel, KernelError, Op, OpKind,
 };
 use crate::dtype::DType;
 use crate::graph::{Tensor, TensorSpec};
@@ -212,7 +213,11 @@ impl Op for AddOp {
     /// d(x+y) = (dy, dy), each summed back to its input's shape.
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
         let dy = c.dy(0);
-        vec![Some(unbroadcast(dy, c.x(0))), Some(unbroadcast(dy, c.x(1)))]
+        let (x, y) = (c.x(0), c.x(1));
+        vec![
+            Some(unbroadcast_against(dy, x, y)),
+            Some(unbroadcast_against(dy, y, x)),
+        ]
     }
 }
 
@@ -230,8 +235,8 @@ impl Op for SubOp {
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
         let dy = c.dy(0);
         vec![
-            Some(unbroadcast(dy, c.x(0))),
-            Some(unbroadcast(-dy, c.x(1))),
+            Some(unbroadcast_against(dy, c.x(0), c.x(1))),
+            Some(unbroadcast_against(-dy, c.x(1), c.x(0))),
         ]
     }
 }
@@ -249,7 +254,10 @@ impl Op for MulOp {
     /// d(xy) = (dy*y, dy*x).
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
         let (x, y, dy) = (c.x(0), c.x(1), c.dy(0));
-        vec![Some(unbroadcast(dy * y, x)), Some(unbroadcast(dy * x, y))]
+        vec![
+            Some(unbroadcast_against(dy * y, x, y)),
+            Some(unbroadcast_against(dy * x, y, x)),
+        ]
     }
 }
 
@@ -267,8 +275,8 @@ impl Op for DivOp {
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
         let (x, y, dy) = (c.x(0), c.x(1), c.dy(0));
         vec![
-            Some(unbroadcast(dy / y, x)),
-            Some(unbroadcast(-dy * x / (y * y), y)),
+            Some(unbroadcast_against(dy / y, x, y)),
+            Some(unbroadcast_against(-dy * x / (y * y), y, x)),
         ]
     }
 }
@@ -292,7 +300,10 @@ impl Op for PowOp {
         let safe_x = where_(positive, x, ones_like(x));
         let log_x = where_(positive, log(safe_x), zeros_like(x));
         let dy = dz * z * log_x;
-        vec![Some(unbroadcast(dx, x)), Some(unbroadcast(dy, y))]
+        vec![
+            Some(unbroadcast_against(dx, x, y)),
+            Some(unbroadcast_against(dy, y, x)),
+        ]
     }
 }
 
@@ -310,7 +321,10 @@ impl Op for MaximumOp {
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
         let (x, y) = (c.x(0), c.x(1));
         let (dx, dy) = split_by_mask(greater_equal(x, y), c.dy(0));
-        vec![Some(unbroadcast(dx, x)), Some(unbroadcast(dy, y))]
+        vec![
+            Some(unbroadcast_against(dx, x, y)),
+            Some(unbroadcast_against(dy, y, x)),
+        ]
     }
 }
 
@@ -328,7 +342,10 @@ impl Op for MinimumOp {
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
         let (x, y) = (c.x(0), c.x(1));
         let (dx, dy) = split_by_mask(less_equal(x, y), c.dy(0));
-        vec![Some(unbroadcast(dx, x)), Some(unbroadcast(dy, y))]
+        vec![
+            Some(unbroadcast_against(dx, x, y)),
+            Some(unbroadcast_against(dy, y, x)),
+        ]
     }
 }
 

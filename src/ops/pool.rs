@@ -12,6 +12,7 @@ use crate::dtype::Shape;
 use crate::graph::{Tensor, TensorSpec};
 use smallvec::SmallVec;
 use std::ops::Range;
+use std::sync::Mutex;
 
 static MAX_POOL: OpKind = OpKind::differentiable("MaxPool");
 static MAX_POOL_GRAD: OpKind = OpKind::differentiable("MaxPoolGrad");
@@ -112,24 +113,24 @@ fn by_images<T: Float>(
         work(g, 0..g.n, out_all);
         return;
     }
-    std::thread::scope(|scope| {
-        let (mut rest, mut own) = (out_all, None);
-        for w in 0..workers {
+    let mut rest = out_all;
+    let mut w = 0;
+    let shares = Mutex::new(std::iter::from_fn(move || {
+        (w < workers).then(|| {
             let images = w * g.n / workers..(w + 1) * g.n / workers;
+            w += 1;
             let (out, tail) = std::mem::take(&mut rest).split_at_mut(images.len() * out_per_image);
             rest = tail;
             let share = Geometry {
                 n: images.len(),
                 ..*g
             };
-            if w == 0 {
-                own = Some((share, images, out));
-            } else {
-                let work = &work;
-                scope.spawn(move || work(&share, images, out));
-            }
-        }
-        if let Some((share, images, out)) = own {
+            (share, images, out)
+        })
+    }));
+    crate::parallel::run(workers, workers, |_| {
+        let next = shares.lock().unwrap_or_else(|e| e.into_inner()).next();
+        if let Some((share, images, out)) = next {
             work(&share, images, out);
         }
     });

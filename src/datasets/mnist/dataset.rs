@@ -287,6 +287,8 @@ impl DataSet {
         if self.epochs_completed == 0 && start == 0 {
             self.order.shuffle(&mut self.rng);
         }
+        let ahead = &self.order[start..(start + batch_size).min(n)];
+        super::super::prefetch_rows(self.images.view(), ahead);
         if start + batch_size > n {
             self.epochs_completed += 1;
             let tail = n - start;
