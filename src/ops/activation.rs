@@ -1,8 +1,9 @@
 //! Elementwise activations and (log-)softmax over an axis, float only.
 //! Gradients at kinks follow TF: relu'(0) = 0, relu6'(0) = relu6'(6) = 0,
-//! leaky_relu'(0) = alpha. Kinked gradients multiply by a [`StepMask`], a
-//! piecewise-constant op with no gradient of its own, so second
-//! derivatives flow through the smooth factors only.
+//! leaky_relu'(0) = alpha. relu's gradient is TF's one-pass [`ReluGrad`]
+//! (from relu's output); the other kinked gradients multiply by a
+//! [`StepMask`], a piecewise-constant op with no gradient of its own, so
+//! second derivatives flow through the smooth factors only.
 
 use super::{normalize_axis, reduce_sum, Float, GradCtx, Kernel, KernelError, Op, OpKind};
 use crate::graph::{Tensor, TensorSpec};
@@ -19,6 +20,7 @@ static SOFTPLUS: OpKind = OpKind::differentiable("Softplus");
 static SOFTMAX: OpKind = OpKind::differentiable("Softmax");
 static LOG_SOFTMAX: OpKind = OpKind::differentiable("LogSoftmax");
 static STEP_MASK: OpKind = OpKind::not_differentiable("StepMask");
+static RELU_GRAD: OpKind = OpKind::differentiable("ReluGrad");
 
 pub(super) static KINDS: &[&OpKind] = &[
     &RELU,
@@ -31,6 +33,7 @@ pub(super) static KINDS: &[&OpKind] = &[
     &SOFTMAX,
     &LOG_SOFTMAX,
     &STEP_MASK,
+    &RELU_GRAD,
 ];
 
 /// Static rule of an elementwise float op: same dtype and shape.
@@ -94,9 +97,50 @@ impl Op for Relu {
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         crate::float_dispatch!(k.input(0), T => map_float(k, |x: T| if x > T::zero() { x } else { T::zero() }))
     }
-    /// relu'(x) = [x > 0].
+    /// relu'(x) = [x > 0] = [relu(x) > 0], read from the output as TF does.
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
-        vec![Some(c.dy(0) * step_mask(c.x(0), 0.0, f64::INFINITY))]
+        let (y, dy) = (c.y(0), c.dy(0));
+        vec![Some(y.graph().add_op(ReluGrad, &[dy, y]))]
+    }
+}
+
+/// TF's `ReluGrad(gradients, outputs)`: `gradients` where `outputs > 0`,
+/// else 0, in one pass (instead of a mask and a product).
+#[derive(Debug)]
+struct ReluGrad;
+
+impl Op for ReluGrad {
+    fn kind(&self) -> &'static OpKind {
+        &RELU_GRAD
+    }
+    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        let (dy, y) = (&i[0], &i[1]);
+        if !dy.dtype.is_float() || dy.dtype != y.dtype {
+            return Err(format!(
+                "ReluGrad needs two float tensors of one dtype, got {dy} and {y}"
+            ));
+        }
+        let shape = dy
+            .shape
+            .merge(&y.shape)
+            .ok_or_else(|| format!("ReluGrad needs equal shapes, got {dy} and {y}"))?;
+        Ok(vec![TensorSpec::new(dy.dtype, shape)])
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        crate::float_dispatch!(k.input(0), T => {
+            let (dy, y) = (k.float::<T>(0)?, k.float::<T>(1)?);
+            if dy.shape() != y.shape() {
+                return Err("the gradient and relu's output differ in shape".into());
+            }
+            k.zip_into(0, dy, y, |g: T, y: T| if y > T::zero() { g } else { T::zero() })?;
+            Ok(())
+        })
+    }
+    /// d/dg = [y > 0] (ReluGrad again); nothing flows to y, as TF's
+    /// `_ReluGradGrad`.
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        let y = c.x(1);
+        vec![Some(y.graph().add_op(ReluGrad, &[c.dy(0), y])), None]
     }
 }
 

@@ -2,6 +2,7 @@
 //! kinks (0, and 6 for relu6).
 
 use super::support::{case, input, points, Built, Case};
+use tensorgraph::gradients::gradients_with_grad_ys;
 use tensorgraph::{gradients, ops, Graph, Tensor, Value};
 
 /// The gradient of `sum(y * w)` with respect to `x` for fixed random
@@ -18,6 +19,19 @@ pub fn cases() -> Vec<Case> {
             let a = input(g, "a", points(&[3, 4], 101));
             Built {
                 y: ops::relu(a.0) * a.0,
+                xs: vec![a],
+                feeds: vec![],
+            }
+        }),
+        case("relu_grad_of_a_varying_gradient", |g| {
+            // ReluGrad(dy, relu(a)) with dy = a * a: its derivative flows
+            // through dy only.
+            let a = input(g, "a", points(&[3, 4], 108));
+            let y = ops::relu(a.0);
+            let dy = a.0 * a.0;
+            let dx = gradients_with_grad_ys(&[y], &[a.0], &[Some(dy)])[0].expect("a reaches y");
+            Built {
+                y: dx,
                 xs: vec![a],
                 feeds: vec![],
             }
