@@ -226,7 +226,7 @@ fn bad_fed_keep_prob_is_a_run_time_error() {
         let err = s.run(y, &feed! { x => &xs, kp => bad }).unwrap_err();
         assert!(matches!(err, Error::Runtime { .. }), "{err:?}");
         let msg = err.to_string();
-        assert!(msg.contains("dropout/DropoutMask"), "names the node: {msg}");
+        assert!(msg.contains("dropout/Dropout"), "names the node: {msg}");
         assert!(
             msg.contains(&format!("keep_prob must be in (0, 1], got {bad}")),
             "{msg}"

@@ -1,20 +1,23 @@
-//! Dropout (inverted, as TF): `y = x * mask`, where the mask node draws
-//! each entry once per run, 0 with probability `1 - keep_prob` and
-//! `1 / keep_prob` otherwise. The gradient of `y` is `dy * mask`: the same
-//! node, so the same values within a run. `keep_prob` is a graph input,
-//! checked at run time; when it is 1 the mask is all ones and no random
-//! number is drawn, so the stream does not advance.
+//! Dropout (inverted, as TF): one `Dropout` node draws the run's mask, 0
+//! with probability `1 - keep_prob` and `1 / keep_prob` otherwise, and
+//! multiplies, in one kernel. The mask is its second output, and the
+//! gradient `dy * mask` reads it: the same values within a run.
+//! `keep_prob` is a graph input, checked at run time; when it is 1 the
+//! output is `x`, no random number is drawn (the stream does not
+//! advance), and the mask is only written if a gradient reads it.
 
-use super::{scalar_like, Const, Kernel, KernelError, Op, OpKind, Randomness};
+use super::kernel::{array_mut, Dims};
+use super::{scalar_like, Const, GradCtx, Kernel, KernelError, Op, OpKind, Randomness};
 use crate::dtype::Shape;
 use crate::graph::{Tensor, TensorSpec};
 use crate::ops::Float;
 use crate::value::Value;
+use ndarray::Zip;
 use rand::RngCore;
 
-static DROPOUT_MASK: OpKind = OpKind::not_differentiable("DropoutMask");
+static DROPOUT: OpKind = OpKind::differentiable("Dropout");
 
-pub(super) static KINDS: &[&OpKind] = &[&DROPOUT_MASK];
+pub(super) static KINDS: &[&OpKind] = &[&DROPOUT];
 
 /// A probability given to [`dropout`] or [`dropout_rate`]: a number fixed
 /// in the graph, or a scalar float tensor (typically a placeholder fed 0.5
@@ -56,10 +59,10 @@ pub struct DropoutOptions {
     pub seed: Option<u64>,
 }
 
-/// The mask of one dropout. Inputs: `[x, p]` with `p` the keep
-/// probability, or the drop rate when `rate`.
+/// One dropout. Inputs: `[x, p]` with `p` the keep probability, or the
+/// drop rate when `rate`; outputs: `[x * mask, mask]`.
 #[derive(Debug)]
-struct DropoutMask {
+struct Dropout {
     rate: bool,
     noise_shape: Option<Vec<usize>>,
     graph_seed: Option<u64>,
@@ -96,15 +99,18 @@ fn check_noise_shape(noise: &[usize], x: &[usize]) -> Result<(), String> {
     }
 }
 
-impl DropoutMask {
+impl Dropout {
     fn run<T: Float>(&self, k: &mut Kernel<'_>, keep: f64) -> Result<(), KernelError> {
-        let x = k.input(0);
+        let x = k.float::<T>(0)?;
         if let Some(n) = &self.noise_shape {
             check_noise_shape(n, x.shape())?;
         }
-        let shape = self.noise_shape.as_deref().unwrap_or(x.shape());
+        let mask_shape: Dims = self.noise_shape.as_deref().unwrap_or(x.shape()).into();
         if keep == 1.0 {
-            k.output_array::<T>(0, shape).fill(T::one());
+            k.map_into(0, x, |v: T| v);
+            if k.output_needed(1) {
+                k.output_array::<T>(1, &mask_shape).fill(T::one());
+            }
             return Ok(());
         }
         let scale = T::one() / <T as Float>::from_f64(keep);
@@ -113,13 +119,30 @@ impl DropoutMask {
         // counter-based) is below `ceil(keep * 2^32)`.
         let threshold = (keep * (1u64 << 32) as f64).ceil() as u64;
         let seed = k.rng().next_u64();
-        let mask = k.output_array::<T>(0, shape);
+        k.output_array::<T>(0, x.shape());
+        k.output_array::<T>(1, &mask_shape);
+        let (y, mask) = k.outputs_mut().split_at_mut(1);
+        let (Some(y), Some(mask)) = (array_mut::<T>(&mut y[0]), array_mut::<T>(&mut mask[0]))
+        else {
+            return Err("dropout's output buffers are not of the input's dtype".into());
+        };
         fill_mask(
             mask.as_slice_mut().expect("standard layout"),
             seed,
             threshold,
             scale,
         );
+        match (y.as_slice_mut(), x.as_slice(), mask.as_slice()) {
+            (Some(ys), Some(xs), Some(ms)) if xs.len() == ms.len() => {
+                for ((y, &x), &m) in ys.iter_mut().zip(xs).zip(ms) {
+                    *y = x * m;
+                }
+            }
+            _ => Zip::from(y)
+                .and(x)
+                .and_broadcast(&*mask)
+                .for_each(|y, &x, &m| *y = x * m),
+        }
         Ok(())
     }
 }
@@ -169,9 +192,9 @@ fn fill_mask<T: Float>(mask: &mut [T], seed: u64, threshold: u64, scale: T) {
     run(mask, seed, threshold, scale)
 }
 
-impl Op for DropoutMask {
+impl Op for Dropout {
     fn kind(&self) -> &'static OpKind {
-        &DROPOUT_MASK
+        &DROPOUT
     }
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         let (x, p) = (&i[0], &i[1]);
@@ -200,7 +223,7 @@ impl Op for DropoutMask {
                 Shape::known(n)
             }
         };
-        Ok(vec![TensorSpec::new(x.dtype, shape)])
+        Ok(vec![x.clone(), TensorSpec::new(x.dtype, shape)])
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         let p = k.input(1);
@@ -222,6 +245,11 @@ impl Op for DropoutMask {
         };
         let keep = check_probability(p, self.rate)?;
         crate::float_dispatch!(k.input(0), T => self.run::<T>(k, keep))
+    }
+    /// d(x * mask)/dx = mask, this run's (output 1); none for the
+    /// probability.
+    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+        vec![Some(c.dy(0) * c.y(1)), None]
     }
     fn randomness(&self) -> Randomness {
         Randomness::Random {
@@ -272,14 +300,13 @@ fn dropout_impl(x: Tensor, p: Probability, rate: bool, opts: DropoutOptions) -> 
         }
     };
     let _s = g.name_scope("dropout");
-    let op = DropoutMask {
+    let op = Dropout {
         rate,
         noise_shape: opts.noise_shape,
         graph_seed: g.random_seed(),
         op_seed: opts.seed,
     };
-    let mask = g.add_op(op, &[x, p]);
-    x * mask
+    g.add_op(op, &[x, p])
 }
 
 /// `tf.nn.dropout(x, keep_prob)`: keeps each entry with probability

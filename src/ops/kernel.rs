@@ -89,6 +89,8 @@ pub struct Kernel<'a> {
     pub(crate) state: &'a mut [Option<Value>],
     pub(crate) rng: Option<&'a mut ChaCha8Rng>,
     pub(crate) threads: usize,
+    /// Per output: whether anything reads it this run (empty: all).
+    pub(crate) needed: &'a [bool],
 }
 
 impl<'a> Kernel<'a> {
@@ -105,7 +107,20 @@ impl<'a> Kernel<'a> {
             state,
             rng,
             threads: 1,
+            needed: &[],
         }
+    }
+
+    /// The same context told which outputs this run reads.
+    pub(crate) fn with_needed(mut self, needed: &'a [bool]) -> Kernel<'a> {
+        self.needed = needed;
+        self
+    }
+
+    /// Whether anything reads output `i` in this run (a fetch or a later
+    /// kernel). A kernel may leave an unread output's buffer as it is.
+    pub fn output_needed(&self, i: usize) -> bool {
+        self.needed.get(i).copied().unwrap_or(true)
     }
 
     /// The same context allowed to use up to `threads` threads.

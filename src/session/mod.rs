@@ -289,7 +289,9 @@ impl<'g> Session<'g> {
             // No early return until the taken variables are put back.
             let result = gather_inputs(step, bufs, consts, vars, var_infos).and_then(|inputs| {
                 let rng = step.rng.map(|r| &mut rngs[r]);
-                let mut k = Kernel::new(&inputs, &mut outs, &mut state, rng).with_threads(threads);
+                let mut k = Kernel::new(&inputs, &mut outs, &mut state, rng)
+                    .with_threads(threads)
+                    .with_needed(&step.needed);
                 let r = step
                     .op
                     .compute(&mut k)

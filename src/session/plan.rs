@@ -32,6 +32,8 @@ pub(crate) struct Step {
     pub info: NodeInfo,
     pub inputs: Vec<Src>,
     pub outputs: Vec<usize>,
+    /// Per output: whether a later step or a fetch reads it.
+    pub needed: Vec<bool>,
     pub updates: Vec<usize>,
     pub rng: Option<usize>,
 }
@@ -136,11 +138,12 @@ pub(crate) fn compile(
             info: n.info(),
             inputs,
             outputs,
+            needed: Vec::new(),
             updates: n.op.updates().to_vec(),
             rng: rng_slots.get(&node).copied(),
         });
     }
-    let fetch_srcs = fetches
+    let fetch_srcs: Vec<Option<Src>> = fetches
         .iter()
         .map(|f| match f {
             Fetch::Tensor(t) => Some(match fed.get(t) {
@@ -150,6 +153,19 @@ pub(crate) fn compile(
             Fetch::Op(_) => None,
         })
         .collect();
+    let mut read = vec![false; nslots];
+    let sources = steps
+        .iter()
+        .flat_map(|s| &s.inputs)
+        .chain(fetch_srcs.iter().flatten());
+    for src in sources {
+        if let Src::Slot(i) = *src {
+            read[i] = true;
+        }
+    }
+    for step in &mut steps {
+        step.needed = step.outputs.iter().map(|&i| read[i]).collect();
+    }
     let feed_checks = feeds
         .iter()
         .map(|t| {

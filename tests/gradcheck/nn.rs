@@ -1,11 +1,31 @@
 //! bias_add, batch_normalization (all five inputs, and through its own
-//! gradient) and check_numerics.
+//! gradient), check_numerics, and dropout's gradient plumbing.
+//!
+//! Dropout draws a new mask at every run, so finite differences (one run
+//! per point) can only check it with keep_prob fed as 1 (its mask is then
+//! all ones); tests/dropout.rs checks `dy * mask` against the forward
+//! pass's own mask for keep_prob < 1.
 
 use super::support::{arr, case, input, points, Built, Case};
-use tensorgraph::{gradients, ops};
+use tensorgraph::nn::{self, DropoutOptions};
+use tensorgraph::{gradients, ops, DType, Value};
 
 pub fn cases() -> Vec<Case> {
     vec![
+        case("dropout_fed_keep_prob_one_with_noise_shape", |g| {
+            let a = input(g, "a", points(&[3, 4], 46));
+            let keep_prob = g.placeholder(DType::Float64, [0usize; 0], "keep_prob");
+            let opts = DropoutOptions {
+                noise_shape: Some(vec![3, 1]),
+                seed: Some(1),
+            };
+            let y = nn::dropout(a.0 * a.0, keep_prob) + nn::dropout_with(a.0, keep_prob, opts);
+            Built {
+                y: y * a.0,
+                xs: vec![a],
+                feeds: vec![(keep_prob, Value::from(1.0f64))],
+            }
+        }),
         case("bias_add_rank3", |g| {
             let v = input(g, "value", points(&[2, 3, 4], 40));
             let b = input(g, "bias", points(&[4], 41));
