@@ -1,12 +1,17 @@
 //! The AVX-512 path of [`sgemm`](super::sgemm): BLIS-style blocking around
-//! a 12 x 32 microkernel that vectorizes along the rows of `C`.
+//! a 12 x 32 microkernel that vectorizes along the rows of `C` (24 zmm
+//! accumulators; per step of `k`, two loads of `B` and 12 broadcasts of
+//! `A` folded into the FMAs).
 //!
-//! Loops, outermost first: columns of `C` in blocks of [`NC`], `k` in
-//! blocks of at most [`KC`] (`B`'s block is packed into 32-column
-//! panels), rows in blocks of [`MC`] (`A`'s block is packed into 12-row
-//! panels), then 32-column panels and 12-row panels: one microkernel call
-//! each. A packed `B` panel (`KC` x 32) stays in L1 while the kernel walks
-//! down the packed `A` block, which stays in L2. The last `k` block adds
+//! Loops, outermost first: columns of `C` in blocks of [`NC`] (all of `k`
+//! of the block of `B` packed up front, in 32-column panels), rows in
+//! blocks of [`MC`], `k` in blocks of at most [`KC`], then 32-column panels
+//! of `B` and 12-row panels of `A`: one microkernel call each. A `B` panel
+//! (`KC x 32`) stays in L1 while the kernel walks down the rows; the `MC`
+//! rows of `C` stay in cache across the `k` blocks. `A` is read in place
+//! when its rows are contiguous (the usual `x W` layout: packing it cost
+//! more than it saved, up to 1.7x at `m = 10000`); otherwise, and for the
+//! last panel of fewer than 12 rows, it is packed. The last `k` block adds
 //! the bias and applies relu before its stores.
 
 use super::Epilogue;
@@ -19,13 +24,16 @@ const MR: usize = 12;
 /// Columns of the microkernel's tile: two 16-lane vectors.
 const NR: usize = 32;
 /// Most of `k` per block: a packed 32-column panel of `B` is `KC * 128`
-/// bytes and stays in L1 (48 KB).
+/// bytes and stays in L1 (48 KB). 384 and 512 measured the same.
 const KC: usize = 256;
-/// Rows per block of `A` (a multiple of [`MR`]): `MC * KC * 4` bytes of
-/// packed `A` stay in L2 (1 MB).
-const MC: usize = 192;
-/// Columns per block of `B` (a multiple of [`NR`]).
-const NC: usize = 1024;
+/// Rows per block (a multiple of [`MR`]): `MC * KC * 4` bytes of `A` stay
+/// in L2 (1 MB). 48 to 144 measured alike, 192 and 384 up to 7% slower
+/// at `k = 3136`.
+const MC: usize = 96;
+/// Columns per block of `B` (a multiple of [`NR`]); the packed block is
+/// `k * NC * 4` bytes (3.2 MB at `k = 3136`). 1024 (the whole of `B` at
+/// `k = 3136, n = 1024`, 12.8 MB) was 15% slower there, 512 5%.
+const NC: usize = 256;
 
 /// Whether this CPU runs AVX-512 (std caches the detection).
 pub(super) fn available() -> bool {
@@ -85,8 +93,16 @@ impl Mat {
     }
 }
 
-/// What a microkernel does with its tile when storing it.
-struct Store {
+/// Where a microkernel stores its tile, and how.
+struct Dest {
+    /// The tile's first element in `C`.
+    c: *mut f32,
+    /// `C`'s row stride (its columns are contiguous).
+    rsc: isize,
+    /// Rows of the tile to store (at most [`MR`]).
+    rows: usize,
+    /// Columns of the tile to store (at most [`NR`]).
+    cols: usize,
     /// Add the tile to `C` (else overwrite).
     accumulate: bool,
     /// The bias of the tile's first column, on the last `k` block.
@@ -112,45 +128,60 @@ pub(super) fn gemm(
     let kc_max = k.div_ceil(k.div_ceil(KC));
     WORKSPACE.with_borrow_mut(|ws| {
         let pa = grow(&mut ws.a, MC.min(m.next_multiple_of(MR)) * kc_max);
-        let pb = grow(&mut ws.b, NC.min(n.next_multiple_of(NR)) * kc_max);
+        let pb = grow(&mut ws.b, NC.min(n.next_multiple_of(NR)) * k);
         for jc in (0..n).step_by(NC) {
             let nc = NC.min(n - jc);
+            let stride = nc.next_multiple_of(NR);
             for pc in (0..k).step_by(kc_max) {
                 let kc = kc_max.min(k - pc);
-                let last = pc + kc == k;
-                // SAFETY: the block is inside B and `pb` holds
-                // `nc.next_multiple_of(NR) * kc` f32s.
-                unsafe { pack_b(bm, pc, jc, kc, nc, pb.as_mut_ptr()) };
-                for ic in (0..m).step_by(MC) {
-                    let mc = MC.min(m - ic);
-                    // SAFETY: the block is inside A and `pa` holds
-                    // `mc.next_multiple_of(MR) * kc` f32s.
-                    unsafe { pack_a(am, ic, pc, mc, kc, pa.as_mut_ptr()) };
+                // SAFETY: the block is inside B and `pb` holds `stride * k`
+                // f32s, 64-byte aligned, of which the block takes
+                // `stride * kc` from `stride * pc`.
+                unsafe { pack_b(bm, pc, jc, kc, nc, pb[stride * pc..].as_mut_ptr()) };
+            }
+            for ic in (0..m).step_by(MC) {
+                let mc = MC.min(m - ic);
+                // Rows `..direct` of the block are read in place, the
+                // others packed.
+                let direct = if am.cs == 1 { mc / MR * MR } else { 0 };
+                for pc in (0..k).step_by(kc_max) {
+                    let kc = kc_max.min(k - pc);
+                    let last = pc + kc == k;
+                    if direct < mc {
+                        // SAFETY: the rows are inside A and `pa` holds
+                        // `mc.next_multiple_of(MR) * kc` f32s.
+                        unsafe { pack_a(am, ic + direct, pc, mc - direct, kc, pa.as_mut_ptr()) };
+                    }
+                    let block_b = &pb[stride * pc..stride * (pc + kc)];
                     for jr in (0..nc).step_by(NR) {
-                        let cols = NR.min(nc - jr);
-                        let store = Store {
-                            accumulate: pc > 0 || epilogue.accumulate,
-                            bias: epilogue
-                                .bias
-                                .filter(|_| last)
-                                .map(|bias| bias[jc + jr..].as_ptr()),
-                            relu: last && epilogue.relu,
-                        };
-                        let panel_b = &pb[jr * kc..(jr + NR) * kc];
+                        let panel_b = &block_b[jr * kc..(jr + NR) * kc];
                         for ir in (0..mc).step_by(MR) {
-                            let rows = MR.min(mc - ir);
-                            let panel_a = &pa[ir * kc..(ir + MR) * kc];
-                            let offset = (ic + ir) as isize * rsc + (jc + jr) as isize;
-                            // SAFETY: the tile's `rows x cols` elements
-                            // are inside C (column stride 1, or one
-                            // column); the panels hold `kc` steps; the
-                            // bias has `cols` values from its pointer.
+                            let dest = Dest {
+                                // SAFETY: `(ic + ir, jc + jr)` is inside C.
+                                c: unsafe {
+                                    cp.offset((ic + ir) as isize * rsc + (jc + jr) as isize)
+                                },
+                                rsc,
+                                rows: MR.min(mc - ir),
+                                cols: NR.min(nc - jr),
+                                accumulate: pc > 0 || epilogue.accumulate,
+                                bias: epilogue
+                                    .bias
+                                    .filter(|_| last)
+                                    .map(|bias| bias[jc + jr..].as_ptr()),
+                                relu: last && epilogue.relu,
+                            };
+                            // SAFETY: the tile is inside C (column stride
+                            // 1, or one column); A's panel is `MR` rows of
+                            // `kc` contiguous values inside A, or a packed
+                            // panel of `kc` steps; the bias has `cols`
+                            // values from its pointer.
                             unsafe {
-                                let tile = cp.offset(offset);
-                                if cols > 16 {
-                                    kernel::<2>(panel_a, panel_b, tile, rsc, rows, cols, &store);
+                                if ir < direct {
+                                    tile::<true>(am.at(ic + ir, pc), am.rs, panel_b, &dest);
                                 } else {
-                                    kernel::<1>(panel_a, panel_b, tile, rsc, rows, cols, &store);
+                                    let a = pa[(ir - direct) * kc..].as_ptr();
+                                    tile::<false>(a, 0, panel_b, &dest);
                                 }
                             }
                         }
@@ -159,6 +190,19 @@ pub(super) fn gemm(
             }
         }
     });
+}
+
+/// The microkernel for `dest`'s columns: one or two vectors.
+///
+/// # Safety
+///
+/// As for [`kernel`].
+unsafe fn tile<const DIRECT: bool>(a: *const f32, rsa: isize, panel_b: &[f32], dest: &Dest) {
+    if dest.cols > 16 {
+        kernel::<2, DIRECT>(a, rsa, panel_b, dest);
+    } else {
+        kernel::<1, DIRECT>(a, rsa, panel_b, dest);
+    }
 }
 
 /// The mask of the first `n` of 16 lanes.
@@ -170,28 +214,28 @@ fn lanes(n: usize) -> __mmask16 {
     }
 }
 
-/// The `MR x (16 NV)` tile `panel_a panel_b` stored into the first `rows`
-/// rows and `cols` columns at `c` (row stride `rsc`), as `store` says.
+/// The `MR x (16 NV)` tile `A panel_b` stored into the first `dest.rows`
+/// rows and `dest.cols` columns of `dest`, as it says. `A` is a packed
+/// panel at `a` (`kc` steps of [`MR`]), or with `DIRECT` [`MR`] rows of
+/// `kc` contiguous values at `a` with row stride `rsa`.
 ///
 /// # Safety
 ///
-/// AVX-512F is available; `panel_a` (`kc` steps of [`MR`]) and `panel_b`
-/// (`kc` steps of [`NR`], 64-byte aligned) have the same `kc`;
-/// `16 (NV - 1) < cols <= 16 NV`, `rows <= MR`, and `c`, `rsc` address a
-/// `rows x cols` matrix with contiguous rows, as does the bias (one row of
-/// `cols`).
+/// AVX-512F is available; `A` is as described, with the `kc` of `panel_b`
+/// (`kc` steps of [`NR`], 64-byte aligned); `16 (NV - 1) < cols <= 16 NV`,
+/// `rows <= MR`, and `dest.c`, `dest.rsc` address a `rows x cols` matrix
+/// with contiguous rows, as does the bias (one row of `cols`).
 #[target_feature(enable = "avx512f")]
-unsafe fn kernel<const NV: usize>(
-    panel_a: &[f32],
+unsafe fn kernel<const NV: usize, const DIRECT: bool>(
+    a: *const f32,
+    rsa: isize,
     panel_b: &[f32],
-    c: *mut f32,
-    rsc: isize,
-    rows: usize,
-    cols: usize,
-    store: &Store,
+    dest: &Dest,
 ) {
-    let kc = panel_a.len() / MR;
-    let (a, b) = (panel_a.as_ptr(), panel_b.as_ptr());
+    let kc = panel_b.len() / NR;
+    let b = panel_b.as_ptr();
+    // Element (i, p) of A's panel is at `a + i rsa + p csa`.
+    let (rsa, csa) = if DIRECT { (rsa, 1) } else { (1, MR as isize) };
     let mut acc = [[_mm512_setzero_ps(); NV]; MR];
     for p in 0..kc {
         let mut bv = [_mm512_setzero_ps(); NV];
@@ -199,25 +243,25 @@ unsafe fn kernel<const NV: usize>(
             *x = _mm512_load_ps(b.add(p * NR + 16 * v));
         }
         for (i, row) in acc.iter_mut().enumerate() {
-            let ai = _mm512_set1_ps(*a.add(p * MR + i));
+            let ai = _mm512_set1_ps(*a.offset(i as isize * rsa + p as isize * csa));
             for (x, &bx) in row.iter_mut().zip(&bv) {
                 *x = _mm512_fmadd_ps(ai, bx, *x);
             }
         }
     }
     let zero = _mm512_setzero_ps();
-    for (i, row) in acc.iter().enumerate().take(rows) {
-        let ci = c.offset(i as isize * rsc);
+    for (i, row) in acc.iter().enumerate().take(dest.rows) {
+        let ci = dest.c.offset(i as isize * dest.rsc);
         for (v, &x) in row.iter().enumerate() {
-            let mask = lanes(cols - 16 * v);
+            let mask = lanes(dest.cols - 16 * v);
             let mut y = x;
-            if store.accumulate {
+            if dest.accumulate {
                 y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(mask, ci.add(16 * v)));
             }
-            if let Some(bias) = store.bias {
+            if let Some(bias) = dest.bias {
                 y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(mask, bias.add(16 * v)));
             }
-            if store.relu {
+            if dest.relu {
                 // `max(0, y)` returns its second operand for NaN.
                 y = _mm512_max_ps(zero, y);
             }
