@@ -1,13 +1,17 @@
 //! The kernels that dominate the benchmarks, run through a session (one
 //! node per run, fetched as an op so nothing is copied out): matmul at
 //! the MLP's shapes, forward and backward (transposed operands are views,
-//! not copies), and conv2d at the CNN's.
+//! not copies), and conv2d at the CNN's; and `tensorgraph::gemm::sgemm`
+//! against matrixmultiply (ndarray's `general_mat_mul`) on one thread at
+//! the same shapes, in the layouts the MLP uses them.
 //!
-//! `cargo bench --bench kernels`
+//! `cargo bench --bench kernels` (`-- gemm/` for the GEMM comparison)
 
-use criterion::{criterion_group, criterion_main, Criterion};
-use ndarray::{ArrayD, IxDyn};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array2, ArrayD, IxDyn};
 use std::time::Duration;
+use tensorgraph::gemm::{sgemm, Epilogue};
 use tensorgraph::ops::{conv2d, matmul, Padding};
 use tensorgraph::{feed, DType, Graph, Session, Tensor};
 
@@ -101,9 +105,48 @@ fn convs(c: &mut Criterion) {
     );
 }
 
+/// `sgemm` and `general_mat_mul` at `m x k x n`, `A` (or `B`) transposed
+/// when `ta` (`tb`); throughput in flops (`2 m k n`), so criterion's
+/// "elem/s" reads as FLOP/s.
+fn gemm_shape(c: &mut Criterion, (m, k, n): (usize, usize, usize), ta: bool, tb: bool) {
+    let fill = |r, c| Array2::from_shape_fn((r, c), |(i, j)| ((i * 7 + j * 3) % 11) as f32 * 0.1);
+    let a0 = if ta { fill(k, m) } else { fill(m, k) };
+    let b0 = if tb { fill(n, k) } else { fill(k, n) };
+    let a = if ta { a0.t() } else { a0.view() };
+    let b = if tb { b0.t() } else { b0.view() };
+    let mut out = Array2::<f32>::zeros((m, n));
+    let name = format!(
+        "{m}x{k}x{n}{}{}",
+        if ta { " At" } else { "" },
+        if tb { " Bt" } else { "" }
+    );
+    let mut group = c.benchmark_group("gemm");
+    group.throughput(Throughput::Elements(2 * (m * k * n) as u64));
+    group.bench_function(BenchmarkId::new("sgemm", &name), |bench| {
+        bench.iter(|| sgemm(a, b, out.view_mut(), Epilogue::default()))
+    });
+    group.bench_function(BenchmarkId::new("matrixmultiply", &name), |bench| {
+        bench.iter(|| general_mat_mul(1.0, &a, &b, 0.0, &mut out))
+    });
+    group.finish();
+}
+
+fn gemms(c: &mut Criterion) {
+    gemm_shape(c, (10_000, 784, 200), false, false);
+    gemm_shape(c, (10_000, 200, 100), false, false);
+    gemm_shape(c, (10_000, 100, 10), false, false);
+    gemm_shape(c, (128, 784, 200), false, false);
+    gemm_shape(c, (784, 128, 200), true, false);
+    gemm_shape(c, (128, 200, 100), false, false);
+    gemm_shape(c, (128, 100, 10), false, false);
+    gemm_shape(c, (128, 200, 784), false, true);
+    gemm_shape(c, (1000, 800, 64), false, false);
+    gemm_shape(c, (1000, 3136, 1024), false, false);
+}
+
 criterion_group! {
     name = kernels;
     config = Criterion::default().measurement_time(Duration::from_secs(2));
-    targets = matmuls, convs
+    targets = matmuls, convs, gemms
 }
 criterion_main!(kernels);

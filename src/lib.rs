@@ -29,6 +29,7 @@
 pub mod datasets;
 pub mod dtype;
 mod error;
+pub mod gemm;
 pub mod gradcheck;
 pub mod gradients;
 pub mod graph;

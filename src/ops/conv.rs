@@ -7,8 +7,8 @@
 
 use super::{Float, GradCtx, Kernel, KernelError, Op, OpKind};
 use crate::dtype::{Dim, Shape};
+use crate::gemm::mat_mul;
 use crate::graph::{Tensor, TensorSpec};
-use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayD, ArrayView2, ArrayViewMut2, IxDyn};
 use std::any::Any;
 use std::borrow::Cow;
@@ -486,8 +486,8 @@ fn conv_forward<T: Float>(x: &[T], f: &[T], g: &Geometry, o: usize, threads: usi
                 let x = &x[images.start * image_len..images.end * image_len];
                 im2col_into(x, g, images.len(), cols);
                 let a = ArrayView2::from_shape((rows, t.width), &*cols).expect("tile shape");
-                let mut c = ArrayViewMut2::from_shape((rows, o), out).expect("tile shape");
-                general_mat_mul(T::one(), &a, &fmat, T::zero(), &mut c);
+                let c = ArrayViewMut2::from_shape((rows, o), out).expect("tile shape");
+                mat_mul(a, fmat, c, false);
             },
         );
     });
@@ -510,8 +510,8 @@ fn conv_backprop_input<T: Float>(
             let cols = &mut buffer[..rows * t.width];
             let dy = &dy[images.start * t.per_image * o..images.end * t.per_image * o];
             let a = ArrayView2::from_shape((rows, o), dy).expect("tile shape");
-            let mut c = ArrayViewMut2::from_shape((rows, t.width), &mut *cols).expect("tile shape");
-            general_mat_mul(T::one(), &a, &fmat.t(), T::zero(), &mut c);
+            let c = ArrayViewMut2::from_shape((rows, t.width), &mut *cols).expect("tile shape");
+            mat_mul(a, fmat.t(), c, false);
             col2im_into(cols, g, images.len(), out);
         });
     });
@@ -541,7 +541,7 @@ fn conv_backprop_filter<T: Float>(
             let a = ArrayView2::from_shape((rows, t.width), &*cols).expect("tile shape");
             let d = &dy[start * t.per_image * o..end * t.per_image * o];
             let b = ArrayView2::from_shape((rows, o), d).expect("tile shape");
-            general_mat_mul(T::one(), &a.t(), &b, T::one(), &mut part);
+            mat_mul(a.t(), b, part.view_mut(), true);
         }
     };
     with_scratch(

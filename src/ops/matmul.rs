@@ -4,13 +4,11 @@
 
 use super::{unbroadcast, GradCtx, Kernel, KernelError, Op, OpKind};
 use crate::dtype::{DType, Shape};
+use crate::gemm::mat_mul;
 use crate::graph::{Tensor, TensorSpec};
 use crate::ops::kernel::broadcast_shapes;
 use crate::value::Element;
-use ndarray::{
-    linalg::general_mat_mul, s, Array3, ArrayD, ArrayView2, ArrayViewMut2, Axis, Ix2, IxDyn,
-    LinalgScalar,
-};
+use ndarray::{s, Array3, ArrayD, ArrayView2, ArrayViewMut2, Axis, Ix2, IxDyn, LinalgScalar};
 
 static MATMUL: OpKind = OpKind::differentiable("MatMul");
 
@@ -85,19 +83,19 @@ pub(super) fn gemm_into<T: Element + LinalgScalar>(
     let block = PARALLEL_BLOCK.max(m.max(n).div_ceil(4 * threads.max(1)));
     let blocks = m.max(n).div_ceil(block);
     if threads < 2 || m * k * n < PARALLEL_MIN_WORK || blocks < 2 {
-        general_mat_mul(T::one(), &a, &b, T::zero(), &mut out);
+        mat_mul(a, b, out, false);
         return;
     }
     let axis = Axis(if by_rows { 0 } else { 1 });
     let tasks = std::sync::Mutex::new(out.axis_chunks_iter_mut(axis, block).enumerate());
     let work = || loop {
         let next = tasks.lock().map(|mut t| t.next()).unwrap_or(None);
-        let Some((i, mut o)) = next else { break };
+        let Some((i, o)) = next else { break };
         let r = i * block..i * block + o.len_of(axis);
         if by_rows {
-            general_mat_mul(T::one(), &a.slice(s![r, ..]), &b, T::zero(), &mut o);
+            mat_mul(a.slice(s![r, ..]), b, o, false);
         } else {
-            general_mat_mul(T::one(), &a, &b.slice(s![.., r]), T::zero(), &mut o);
+            mat_mul(a, b.slice(s![.., r]), o, false);
         }
     };
     std::thread::scope(|scope| {
@@ -186,10 +184,10 @@ fn matmul_kernel<T: Element + LinalgScalar>(
         ));
     }
     let mut out = Array3::<T>::zeros((n, m, k));
-    for (i, mut o) in out.outer_iter_mut().enumerate() {
+    for (i, o) in out.outer_iter_mut().enumerate() {
         let ai = flip(a3.index_axis(Axis(0), i), ta);
         let bi = flip(b3.index_axis(Axis(0), i), tb);
-        general_mat_mul(T::one(), &ai, &bi, T::zero(), &mut o);
+        mat_mul(ai, bi, o, false);
     }
     let shape: Vec<usize> = batch.iter().copied().chain([m, k]).collect();
     out.into_shape_with_order(IxDyn(&shape))
