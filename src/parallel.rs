@@ -118,7 +118,7 @@ impl Pool {
             while self.generation.load(Ordering::Acquire) == seen {
                 std::hint::spin_loop();
                 polls = polls.wrapping_add(1);
-                if polls % 64 == 0 && spin_from.elapsed() > SPIN {
+                if polls.is_multiple_of(64) && spin_from.elapsed() > SPIN {
                     break;
                 }
             }

@@ -99,46 +99,68 @@ pub fn sgemm(
 }
 
 /// The epilogue's bias and relu as a separate pass over `c`.
-fn finish(mut c: ArrayViewMut2<'_, f32>, epilogue: &Epilogue<'_>) {
-    if epilogue.bias.is_none() && !epilogue.relu {
+fn finish(c: ArrayViewMut2<'_, f32>, epilogue: &Epilogue<'_>) {
+    bias_relu(c, epilogue.bias, epilogue.relu);
+}
+
+/// Adds `bias` to every row of `c`, then relu (which keeps NaN).
+fn bias_relu<T: LinalgScalar + PartialOrd>(
+    mut c: ArrayViewMut2<'_, T>,
+    bias: Option<&[T]>,
+    relu: bool,
+) {
+    if bias.is_none() && !relu {
         return;
     }
     for mut row in c.rows_mut() {
-        if let Some(bias) = epilogue.bias {
-            row.iter_mut().zip(bias).for_each(|(x, b)| *x += b);
+        if let Some(bias) = bias {
+            row.iter_mut().zip(bias).for_each(|(x, &b)| *x = *x + b);
         }
-        if epilogue.relu {
+        if relu {
             // Not `max`: relu keeps NaN.
-            row.iter_mut().filter(|x| **x < 0.0).for_each(|x| *x = 0.0);
+            row.iter_mut()
+                .filter(|x| **x < T::zero())
+                .for_each(|x| *x = T::zero());
         }
     }
 }
 
-/// `c = a b` (or `c += a b` when `accumulate`) for any element type: f32
-/// runs [`sgemm`], the others ndarray's `general_mat_mul`.
-pub(crate) fn mat_mul<T: LinalgScalar>(
+/// `c = a b` (or `c += a b` when `accumulate`), then `bias` added to every
+/// row and relu, for any element type: f32 runs [`sgemm`] (the bias and
+/// relu in its epilogue), the others ndarray's `general_mat_mul` and a
+/// pass.
+pub(crate) fn mat_mul<T: LinalgScalar + PartialOrd>(
     a: ArrayView2<'_, T>,
     b: ArrayView2<'_, T>,
     mut c: ArrayViewMut2<'_, T>,
     accumulate: bool,
+    bias: Option<&[T]>,
+    relu: bool,
 ) {
     if TypeId::of::<T>() == TypeId::of::<f32>() {
-        // SAFETY: T is f32, so the casts change nothing; the views keep
-        // their shapes, strides and (through `sgemm`'s borrow) lifetimes.
-        let (a, b, c) = unsafe {
+        // SAFETY: T is f32, so the casts change nothing; the views and the
+        // slice keep their shapes, strides, lengths and lifetimes.
+        let (a, b, c, bias) = unsafe {
             (
                 a.raw_view().cast::<f32>().deref_into_view(),
                 b.raw_view().cast::<f32>().deref_into_view(),
                 c.raw_view_mut().cast::<f32>().deref_into_view_mut(),
+                bias.map(|s| std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len())),
             )
         };
-        let epilogue = Epilogue {
-            accumulate,
-            ..Epilogue::default()
-        };
-        sgemm(a, b, c, epilogue);
+        sgemm(
+            a,
+            b,
+            c,
+            Epilogue {
+                accumulate,
+                bias,
+                relu,
+            },
+        );
     } else {
         let beta = if accumulate { T::one() } else { T::zero() };
         general_mat_mul(T::one(), &a, &b, beta, &mut c);
+        bias_relu(c, bias, relu);
     }
 }

@@ -45,7 +45,7 @@ fn infer_float(i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
 }
 
 /// Applies `f` to every element of input 0 and sets output 0.
-fn map_float<T: Float>(k: &mut Kernel<'_>, f: impl Fn(T) -> T) -> Result<(), KernelError> {
+fn map_float<T: Float>(k: &mut Kernel<'_>, f: impl Fn(T) -> T + Sync) -> Result<(), KernelError> {
     let x = k.float::<T>(0)?;
     k.map_into(0, x, f);
     Ok(())

@@ -487,7 +487,7 @@ fn conv_forward<T: Float>(x: &[T], f: &[T], g: &Geometry, o: usize, threads: usi
                 im2col_into(x, g, images.len(), cols);
                 let a = ArrayView2::from_shape((rows, t.width), &*cols).expect("tile shape");
                 let c = ArrayViewMut2::from_shape((rows, o), out).expect("tile shape");
-                mat_mul(a, fmat, c, false);
+                mat_mul(a, fmat, c, false, None, false);
             },
         );
     });
@@ -511,7 +511,7 @@ fn conv_backprop_input<T: Float>(
             let dy = &dy[images.start * t.per_image * o..images.end * t.per_image * o];
             let a = ArrayView2::from_shape((rows, o), dy).expect("tile shape");
             let c = ArrayViewMut2::from_shape((rows, t.width), &mut *cols).expect("tile shape");
-            mat_mul(a, fmat.t(), c, false);
+            mat_mul(a, fmat.t(), c, false, None, false);
             col2im_into(cols, g, images.len(), out);
         });
     });
@@ -541,7 +541,7 @@ fn conv_backprop_filter<T: Float>(
             let a = ArrayView2::from_shape((rows, t.width), &*cols).expect("tile shape");
             let d = &dy[start * t.per_image * o..end * t.per_image * o];
             let b = ArrayView2::from_shape((rows, o), d).expect("tile shape");
-            mat_mul(a.t(), b, part.view_mut(), true);
+            mat_mul(a.t(), b, part.view_mut(), true, None, false);
         }
     };
     with_scratch(

@@ -191,20 +191,22 @@ impl<'a> Kernel<'a> {
     }
 
     /// Sets output `i` to `f` applied to every element of `x` (of any
-    /// layout), reusing the output buffer.
-    pub fn map_into<A: Copy, T: Element + num_traits::Zero>(
+    /// layout), reusing the output buffer. Large contiguous inputs are
+    /// split over the kernel's threads.
+    pub fn map_into<A: Copy + Sync, T: Element + num_traits::Zero>(
         &mut self,
         i: usize,
         x: &ArrayD<A>,
-        f: impl Fn(A) -> T,
+        f: impl Fn(A) -> T + Sync,
     ) {
+        let threads = self.threads;
         let out = self.output_array::<T>(i, x.shape());
         match (x.as_slice(), out.as_slice_mut()) {
-            (Some(xs), Some(os)) => {
-                for (o, &v) in os.iter_mut().zip(xs) {
+            (Some(xs), Some(os)) => split_rows(threads, os, 1, |start, os| {
+                for (o, &v) in os.iter_mut().zip(&xs[start..]) {
                     *o = f(v);
                 }
-            }
+            }),
             _ => Zip::from(out).and(x).for_each(|o, &v| *o = f(v)),
         }
     }
@@ -214,21 +216,23 @@ impl<'a> Kernel<'a> {
     ///
     /// # Errors
     /// When the shapes do not broadcast.
-    pub fn zip_into<A: Copy, B: Copy, T: Element + num_traits::Zero>(
+    pub fn zip_into<A: Copy + Sync, B: Copy + Sync, T: Element + num_traits::Zero>(
         &mut self,
         i: usize,
         a: &ArrayD<A>,
         b: &ArrayD<B>,
-        f: impl Fn(A, B) -> T,
+        f: impl Fn(A, B) -> T + Sync,
     ) -> Result<(), String> {
+        let threads = self.threads;
         if a.shape() == b.shape() {
             let out = self.output_array::<T>(i, a.shape());
             match (a.as_slice(), b.as_slice(), out.as_slice_mut()) {
-                (Some(xs), Some(ys), Some(os)) => {
+                (Some(xs), Some(ys), Some(os)) => split_rows(threads, os, 1, |start, os| {
+                    let (xs, ys) = (&xs[start..], &ys[start..]);
                     for ((o, &x), &y) in os.iter_mut().zip(xs).zip(ys) {
                         *o = f(x, y);
                     }
-                }
+                }),
                 _ => Zip::from(out)
                     .and(a)
                     .and(b)
@@ -242,11 +246,14 @@ impl<'a> Kernel<'a> {
             if b.ndim() <= a.ndim() && n > 0 && a.shape().ends_with(b.shape()) {
                 let out = self.output_array::<T>(i, a.shape());
                 let os = out.as_slice_mut().expect("standard layout");
-                for (orow, xrow) in os.chunks_exact_mut(n).zip(xs.chunks_exact(n)) {
-                    for ((o, &x), &y) in orow.iter_mut().zip(xrow).zip(ys) {
-                        *o = f(x, y);
+                split_rows(threads, os, n, |start, os| {
+                    let rows = os.chunks_exact_mut(n).zip(xs[start..].chunks_exact(n));
+                    for (orow, xrow) in rows {
+                        for ((o, &x), &y) in orow.iter_mut().zip(xrow).zip(ys) {
+                            *o = f(x, y);
+                        }
                     }
-                }
+                });
                 return Ok(());
             }
         }
@@ -353,6 +360,38 @@ macro_rules! numeric_dispatch {
 /// `v`'s array when its dtype is `T`'s, mutably.
 pub fn array_mut<T: Element>(v: &mut Value) -> Option<&mut ArrayD<T>> {
     crate::with_array!(v, a => (a as &mut dyn Any).downcast_mut::<ArrayD<T>>())
+}
+
+/// Elements from which an elementwise kernel splits over threads (below,
+/// handing work to another thread costs more than it saves).
+const PARALLEL_ELEMENTS: usize = 1 << 18;
+
+/// Runs `f(start, part)` over consecutive parts of `out` that together
+/// cover it, each a whole number of `row`s starting at element `start`:
+/// one part on one thread, or (for large `out` and `threads > 1`) several
+/// parts taken by the session's worker threads one at a time.
+pub(crate) fn split_rows<T: Send>(
+    threads: usize,
+    out: &mut [T],
+    row: usize,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    let row = row.max(1);
+    if threads < 2 || out.len() < PARALLEL_ELEMENTS {
+        f(0, out);
+        return;
+    }
+    // A few parts per thread, so a thread on a busy core takes fewer.
+    let rows_per_part = (out.len() / row).div_ceil(4 * threads).max(1);
+    let part = rows_per_part * row;
+    let parts = out.len().div_ceil(part);
+    let next = std::sync::Mutex::new(out.chunks_mut(part).enumerate());
+    crate::parallel::run(threads, parts, |_| {
+        let taken = next.lock().unwrap_or_else(|e| e.into_inner()).next();
+        if let Some((i, o)) = taken {
+            f(i * part, o);
+        }
+    });
 }
 
 /// The NumPy broadcast of two concrete shapes.

@@ -23,7 +23,7 @@ struct MatMul {
 }
 
 /// Checks that `a`'s columns match `b`'s rows.
-fn check_inner<T>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>) -> Result<(), String> {
+pub(super) fn check_inner<T>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>) -> Result<(), String> {
     if a.ncols() != b.nrows() {
         return Err(format!(
             "matmul inner dimensions differ: [{}, {}] x [{}, {}]",
@@ -37,7 +37,7 @@ fn check_inner<T>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>) -> Result<(), St
 }
 
 /// `v`, or its transpose when `t`.
-fn flip<T>(v: ArrayView2<'_, T>, t: bool) -> ArrayView2<'_, T> {
+pub(super) fn flip<T>(v: ArrayView2<'_, T>, t: bool) -> ArrayView2<'_, T> {
     if t {
         v.reversed_axes()
     } else {
@@ -58,56 +58,62 @@ fn stack<T: Copy>(x: &ArrayD<T>, batch: &[usize]) -> Result<Array3<T>, String> {
 }
 
 /// Products with fewer multiply-adds than this run on one thread: below
-/// it, starting a second thread costs more than it saves (and far more
-/// when the other core is busy). The MLP's training products (20M at
-/// batch 128) stay on one thread; its evaluation (1.6G) is split.
-const PARALLEL_MIN_WORK: usize = 32_000_000;
+/// it, handing half of the work to a pool worker costs more than it saves.
+/// The MLP's 20M-multiply-add training products at batch 128 are split.
+const PARALLEL_MIN_WORK: usize = 4_000_000;
 
 /// The least rows (or columns) of the output per parallel task; each
-/// task packs the whole other operand again, so tasks are also at least
-/// 1/4 of a thread's share. Several tasks per thread let a thread slowed
-/// by a busy core take fewer.
-const PARALLEL_BLOCK: usize = 64;
+/// task packs its part of the other operand again, so tasks are also at
+/// least 1/4 of a thread's share. Several tasks per thread let a thread
+/// slowed by a busy core take fewer.
+const PARALLEL_BLOCK: usize = 32;
 
-/// `out = a b`; large products are split into blocks of rows (or columns)
-/// of `out` that up to `threads` threads take one at a time, so a thread
-/// slowed by a busy core does less of the work.
-pub(super) fn gemm_into<T: Element + LinalgScalar>(
+/// `out = a b`, then `bias` added to every row and relu (the fused kernel's
+/// epilogue); large products are split into blocks of rows (or columns) of
+/// `out` that the calling thread and up to `threads - 1` pool workers take
+/// one at a time, so a thread slowed by a busy core does less of the work.
+pub(super) fn gemm_into<T: Element + LinalgScalar + PartialOrd>(
     a: ArrayView2<'_, T>,
     b: ArrayView2<'_, T>,
     mut out: ArrayViewMut2<'_, T>,
     threads: usize,
+    bias: Option<&[T]>,
+    relu: bool,
 ) {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
-    let by_rows = m >= n;
-    let block = PARALLEL_BLOCK.max(m.max(n).div_ceil(4 * threads.max(1)));
-    let blocks = m.max(n).div_ceil(block);
+    let by_rows = m >= 2 * n;
+    let len = if by_rows { m } else { n };
+    let block = PARALLEL_BLOCK.max(len.div_ceil(4 * threads.max(1)));
+    let blocks = len.div_ceil(block);
     if threads < 2 || m * k * n < PARALLEL_MIN_WORK || blocks < 2 {
-        mat_mul(a, b, out, false);
+        mat_mul(a, b, out, false, bias, relu);
         return;
     }
     let axis = Axis(if by_rows { 0 } else { 1 });
     let tasks = std::sync::Mutex::new(out.axis_chunks_iter_mut(axis, block).enumerate());
-    let work = || loop {
-        let next = tasks.lock().map(|mut t| t.next()).unwrap_or(None);
-        let Some((i, o)) = next else { break };
+    crate::parallel::run(threads, blocks, |_| {
+        let next = tasks.lock().unwrap_or_else(|e| e.into_inner()).next();
+        let Some((i, o)) = next else { return };
         let r = i * block..i * block + o.len_of(axis);
         if by_rows {
-            mat_mul(a.slice(s![r, ..]), b, o, false);
+            mat_mul(a.slice(s![r, ..]), b, o, false, bias, relu);
         } else {
-            mat_mul(a, b.slice(s![.., r]), o, false);
+            let bias = bias.map(|b| &b[r.clone()]);
+            mat_mul(a, b.slice(s![.., r]), o, false, bias, relu);
         }
-    };
-    std::thread::scope(|scope| {
-        for _ in 1..threads.min(blocks) {
-            scope.spawn(work);
-        }
-        work();
     });
 }
 
+/// The `(transpose_a, transpose_b)` of a matmul op, or `None` for other
+/// ops (for the session's fusion of matmul chains).
+pub(crate) fn matmul_transposes(op: &dyn Op) -> Option<(bool, bool)> {
+    op.as_any()
+        .downcast_ref::<MatMul>()
+        .map(|m| (m.transpose_a, m.transpose_b))
+}
+
 /// `x` as a matrix view.
-fn view2<T>(x: &ArrayD<T>) -> Result<ArrayView2<'_, T>, String> {
+pub(super) fn view2<T>(x: &ArrayD<T>) -> Result<ArrayView2<'_, T>, String> {
     x.view()
         .into_dimensionality::<Ix2>()
         .map_err(|e| e.to_string())
@@ -115,7 +121,7 @@ fn view2<T>(x: &ArrayD<T>) -> Result<ArrayView2<'_, T>, String> {
 
 /// The product of two matrices (with optional transposes, as views) into
 /// output 0's reused buffer.
-fn matmul2<T: Element + LinalgScalar + num_traits::Zero>(
+fn matmul2<T: Element + LinalgScalar + PartialOrd + num_traits::Zero>(
     k: &mut Kernel<'_>,
     ta: bool,
     tb: bool,
@@ -129,11 +135,11 @@ fn matmul2<T: Element + LinalgScalar + num_traits::Zero>(
         .view_mut()
         .into_dimensionality::<Ix2>()
         .map_err(|e| e.to_string())?;
-    gemm_into(a, b, out, threads);
+    gemm_into(a, b, out, threads, None, false);
     Ok(())
 }
 
-fn matmul_kernel<T: Element + LinalgScalar>(
+fn matmul_kernel<T: Element + LinalgScalar + PartialOrd>(
     a: &ArrayD<T>,
     b: &ArrayD<T>,
     ta: bool,
@@ -187,7 +193,7 @@ fn matmul_kernel<T: Element + LinalgScalar>(
     for (i, o) in out.outer_iter_mut().enumerate() {
         let ai = flip(a3.index_axis(Axis(0), i), ta);
         let bi = flip(b3.index_axis(Axis(0), i), tb);
-        mat_mul(ai, bi, o, false);
+        mat_mul(ai, bi, o, false, None, false);
     }
     let shape: Vec<usize> = batch.iter().copied().chain([m, k]).collect();
     out.into_shape_with_order(IxDyn(&shape))

@@ -3,6 +3,7 @@
 //! executes it without touching the graph.
 
 mod feed;
+mod fuse;
 mod plan;
 mod variables;
 
@@ -128,6 +129,43 @@ impl<'g> Session<'g> {
         self.options
     }
 
+    /// The kernels a [`run`](Session::run) of this (fetches, feeds)
+    /// signature executes, in order, each as `kind name`: graph nodes, and
+    /// `_FusedMatMul` where the session runs `relu(matmul(a, b) + bias)`
+    /// (or `matmul(a, b) + bias`) as one kernel, named after its product.
+    /// Compiles the plan (as the first run would) without running it.
+    ///
+    /// ```
+    /// use tensorgraph::{feed, nn, ops, DType, Graph, Session};
+    /// let g = Graph::new();
+    /// let x = g.placeholder(DType::Float32, [None, Some(3)], "x");
+    /// let w = g.constant(vec![1.0f32; 6]).reshape([3, 2]);
+    /// let b = g.constant(vec![0.5f32, -0.5]);
+    /// let y = nn::relu(ops::matmul(x, w, false, false) + b);
+    /// let mut s = Session::new(&g);
+    /// let kernels = s.plan_kernels(y, &feed! { x => vec![0f32; 3] }).unwrap();
+    /// assert_eq!(kernels.last().unwrap(), "_FusedMatMul MatMul");
+    /// ```
+    ///
+    /// # Errors
+    /// As [`run`](Session::run) when the plan cannot be compiled (an unfed
+    /// placeholder, a tensor of another graph).
+    pub fn plan_kernels<F: Fetches>(
+        &mut self,
+        fetches: F,
+        feeds: &Feeds<'_>,
+    ) -> Result<Vec<String>> {
+        let mut targets = SmallVec::<[Fetch; 8]>::new();
+        fetches.targets(&mut targets);
+        let pi = self.plan_for(&targets, feeds, true)?;
+        let st = self.graph.read();
+        Ok(self.plans[pi]
+            .steps
+            .iter()
+            .map(|s| format!("{} {}", s.op.kind().name, st.nodes[s.node].name))
+            .collect())
+    }
+
     /// How many execution plans are compiled: one per distinct (fetches,
     /// feeds) signature run so far. A repeated run reuses its plan.
     pub fn cached_plans(&self) -> usize {
@@ -151,15 +189,16 @@ impl<'g> Session<'g> {
     pub fn run<F: Fetches>(&mut self, fetches: F, feeds: &Feeds<'_>) -> Result<F::Output> {
         let mut targets = SmallVec::<[Fetch; 8]>::new();
         fetches.targets(&mut targets);
-        let pi = self.plan_for(&targets, feeds)?;
+        let pi = self.plan_for(&targets, feeds, true)?;
         let values = self.execute(pi, feeds)?;
         Ok(fetches.extract(&mut values.into_iter()))
     }
 
     /// The index of the plan for this signature, compiling it the first time.
-    fn plan_for(&mut self, fetches: &[Fetch], feeds: &Feeds<'_>) -> Result<usize> {
+    fn plan_for(&mut self, fetches: &[Fetch], feeds: &Feeds<'_>, fuse: bool) -> Result<usize> {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         fetches.hash(&mut h);
+        fuse.hash(&mut h);
         for (t, _) in &feeds.items {
             t.hash(&mut h);
         }
@@ -168,6 +207,7 @@ impl<'g> Session<'g> {
             for &i in candidates {
                 let p = &self.plans[i];
                 if p.fetches == fetches
+                    && p.fused == fuse
                     && p.feeds.len() == feeds.items.len()
                     && p.feeds.iter().zip(&feeds.items).all(|(a, (b, _))| a == b)
                 {
@@ -176,7 +216,7 @@ impl<'g> Session<'g> {
             }
         }
         let feed_tensors: Vec<_> = feeds.items.iter().map(|(t, _)| *t).collect();
-        let plan = plan::compile(self.graph, fetches, &feed_tensors, &self.rng_slots)?;
+        let plan = plan::compile(self.graph, fetches, &feed_tensors, &self.rng_slots, fuse)?;
         self.plans.push(plan);
         let i = self.plans.len() - 1;
         self.plan_index.entry(key).or_default().push(i);
@@ -208,7 +248,7 @@ impl<'g> Session<'g> {
     ) -> Result<(F::Output, crate::viz::Trace)> {
         let mut targets = SmallVec::<[Fetch; 8]>::new();
         fetches.targets(&mut targets);
-        let pi = self.plan_for(&targets, feeds)?;
+        let pi = self.plan_for(&targets, feeds, false)?;
         let mut entries = Vec::new();
         let values = self.execute_with(pi, feeds, Some(&mut entries))?;
         let trace = crate::viz::Trace::new(self.graph, entries);

@@ -2,6 +2,7 @@
 //! cuts it), order the nodes (reads of variables before updates of them),
 //! give every tensor a buffer slot, and record everything the executor and
 //! its error messages need, so that a run never looks at the graph again.
+//! Chains of nodes that one kernel can compute are fused (see `fuse`).
 
 use super::feed::Fetch;
 use crate::error::{Error, MissingFeed, NodeInfo, Result};
@@ -42,6 +43,9 @@ pub(crate) struct Step {
 #[derive(Debug)]
 pub(crate) struct Plan {
     pub fetches: Vec<Fetch>,
+    /// Whether node chains run as fused kernels (not in traced runs,
+    /// which show every node).
+    pub fused: bool,
     pub feeds: Vec<Tensor>,
     pub feed_checks: Vec<(TensorSpec, NodeInfo)>,
     pub feed_slots: Vec<usize>,
@@ -59,6 +63,7 @@ pub(crate) fn compile(
     fetches: &[Fetch],
     feeds: &[Tensor],
     rng_slots: &HashMap<NodeIndex, usize>,
+    fuse: bool,
 ) -> Result<Plan> {
     let st = graph.read();
     let gid = graph.id();
@@ -90,6 +95,16 @@ pub(crate) fn compile(
 
     let needed = prune(&st, fetches, &fed)?;
     let order = schedule(&st, &needed, &fed);
+    let chains = if fuse {
+        super::fuse::chains(&st, gid, &order, &fed, fetches)
+    } else {
+        HashMap::new()
+    };
+    let absorbed: Vec<NodeIndex> = chains
+        .values()
+        .flat_map(|c| [Some(c.matmul), c.relu.map(|_| c.add)])
+        .flatten()
+        .collect();
 
     let mut slots: HashMap<Tensor, usize> = HashMap::new();
     let mut nslots = 0;
@@ -114,14 +129,31 @@ pub(crate) fn compile(
             consts.push(c.value.clone());
             continue;
         }
-        let inputs = n
-            .inputs
-            .iter()
-            .map(|t| match fed.get(t) {
-                Some(&i) => Src::Slot(feed_slots[i]),
-                None => srcs[t],
-            })
-            .collect();
+        if absorbed.contains(&node) {
+            continue;
+        }
+        let src_of = |t: &Tensor| match fed.get(t) {
+            Some(&i) => Src::Slot(feed_slots[i]),
+            None => srcs[t],
+        };
+        let chain = chains.get(&node);
+        let (op, info, inputs): (Arc<dyn Op>, _, Vec<Src>) = match chain {
+            None => (
+                n.op.clone(),
+                n.info(),
+                n.inputs.iter().map(src_of).collect(),
+            ),
+            Some(c) => {
+                let m = &st.nodes[c.matmul];
+                let mut fused_names = st.nodes[c.add].name.clone();
+                if let Some(r) = c.relu {
+                    fused_names = format!("{fused_names} and {}", st.nodes[r].name);
+                }
+                let op = crate::ops::fused_matmul(c.transposes, c.relu.is_some(), fused_names);
+                let inputs = [m.inputs[0], m.inputs[1], c.bias];
+                (op, m.info(), inputs.iter().map(src_of).collect())
+            }
+        };
         let mut outputs = Vec::with_capacity(n.outputs.len());
         for k in 0..n.outputs.len() {
             let t = Tensor::new(gid, node, k);
@@ -133,9 +165,9 @@ pub(crate) fn compile(
             outputs.push(s);
         }
         steps.push(Step {
-            op: n.op.clone(),
-            node,
-            info: n.info(),
+            op,
+            node: chain.map_or(node, |c| c.matmul),
+            info,
             inputs,
             outputs,
             needed: Vec::new(),
@@ -175,6 +207,7 @@ pub(crate) fn compile(
         .collect();
     Ok(Plan {
         fetches: fetches.to_vec(),
+        fused: fuse,
         feeds: feeds.to_vec(),
         feed_checks,
         feed_slots,

@@ -1,0 +1,157 @@
+//! The session runs `relu(matmul(a, b) + bias)` chains as one kernel
+//! (`Session::run`), while traced runs execute every node: both must give
+//! bitwise the same values, in training graphs too, and fusion must not
+//! happen where another reader needs the product or the sum.
+
+use ndarray::{Array1, Array2};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use tensorgraph::session::SessionOptions;
+use tensorgraph::train::{AdamOptimizer, Optimizer};
+use tensorgraph::{feed, nn, ops, DType, Graph, Session, Tensor, Value};
+
+fn random(shape: (usize, usize), seed: u64) -> Array2<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Array2::from_shape_fn(shape, |_| rng.random_range(-1.0..1.0))
+}
+
+fn values(v: Value) -> Vec<f32> {
+    v.into_array::<f32>().unwrap().iter().copied().collect()
+}
+
+/// `run` (fused) and `run_traced` (every node) of `y` agree bitwise.
+fn assert_fused_equals_unfused(g: &Graph, y: Tensor, x: Tensor, xv: &Array2<f32>, threads: usize) {
+    let mut s = Session::with_options(
+        g,
+        SessionOptions {
+            intra_op_threads: threads,
+        },
+    );
+    let kernels = s.plan_kernels(y, &feed! { x => xv }).unwrap();
+    let fused_kernels = kernels
+        .iter()
+        .filter(|k| k.starts_with("_FusedMatMul"))
+        .count();
+    assert_eq!(fused_kernels, 3, "{kernels:?}");
+    assert!(
+        !kernels.iter().any(|k| k.starts_with("MatMul ")),
+        "{kernels:?}"
+    );
+    let fused = values(s.run(y, &feed! { x => xv }).unwrap());
+    let (unfused, trace) = s.run_traced(y, &feed! { x => xv }).unwrap();
+    assert!(trace.entries().iter().any(|e| e.node.op == "MatMul"));
+    assert_eq!(fused, values(unfused));
+    assert!(fused.contains(&0.0) && fused.iter().any(|&v| v > 0.0));
+}
+
+#[test]
+fn matmul_bias_relu_chains_match_their_nodes() {
+    for threads in [1, 2] {
+        // 96 x 700 x 300: large enough to be split over two threads by
+        // columns, so each block gets its slice of the bias.
+        for (m, k, n) in [(5, 7, 3), (96, 700, 300), (700, 96, 40)] {
+            let g = Graph::new();
+            let x = g.placeholder(DType::Float32, [None, Some(k)], "x");
+            let w = g.constant(random((k, n), 1).into_dyn());
+            let b = g.constant(Array1::from_iter((0..n).map(|i| i as f32 * 0.01 - 0.2)).into_dyn());
+            let y = nn::relu(ops::matmul(x, w, false, false) + b);
+            let z =
+                nn::relu(b + ops::matmul(y, g.constant(random((n, n), 2).into_dyn()), false, true));
+            let out = nn::bias_add(
+                ops::matmul(z, g.constant(random((n, 4), 3).into_dyn()), false, false),
+                g.constant(vec![0.5f32; 4]),
+            );
+            assert_fused_equals_unfused(
+                &g,
+                nn::relu(out) + out * 0.0,
+                x,
+                &random((m, k), 4),
+                threads,
+            );
+        }
+    }
+}
+
+#[test]
+fn a_product_read_elsewhere_is_not_fused_and_stays_right() {
+    let g = Graph::new();
+    let x = g.placeholder(DType::Float32, [None, Some(6)], "x");
+    let w = g.constant(random((6, 5), 5).into_dyn());
+    let b = g.constant(vec![0.1f32; 5]);
+    let p = ops::matmul(x, w, false, false);
+    let y = nn::relu(p + b);
+    let mut s = Session::new(&g);
+    let xv = random((4, 6), 6);
+    let kernels = s.plan_kernels((p, y), &feed! { x => &xv }).unwrap();
+    assert!(
+        !kernels.iter().any(|k| k.starts_with("_Fused")),
+        "{kernels:?}"
+    );
+    // The product is fetched too: it must exist as its own value.
+    let (pv, yv) = s.run((p, y), &feed! { x => &xv }).unwrap();
+    let expected = xv.dot(&random((6, 5), 5));
+    let pv = pv.into_array::<f32>().unwrap();
+    assert_eq!(pv, expected.clone().into_dyn());
+    let relu = expected.mapv(|v| (v + 0.1f32).max(0.0));
+    assert_eq!(yv.into_array::<f32>().unwrap(), relu.into_dyn());
+}
+
+#[test]
+fn training_with_fusion_follows_the_unfused_trajectory() {
+    let build = || {
+        let g = Graph::new();
+        g.set_random_seed(1);
+        let x = g.placeholder(DType::Float32, [None, Some(20)], "x");
+        let y_ = g.placeholder(DType::Float32, [None, Some(3)], "y_");
+        let w1 = g.variable(g.constant(random((20, 16), 7).into_dyn()), "w1");
+        let b1 = g.variable(
+            g.constant(Array1::<f32>::from_elem(16, 0.1).into_dyn()),
+            "b1",
+        );
+        let w2 = g.variable(g.constant(random((16, 3), 8).into_dyn()), "w2");
+        let b2 = g.variable(g.constant(Array1::<f32>::zeros(3).into_dyn()), "b2");
+        let h = nn::relu(ops::matmul(x, w1, false, false) + b1);
+        let logits = ops::matmul(h, w2, false, false) + b2;
+        let loss = nn::softmax_cross_entropy_with_logits(y_, logits).reduce_mean(None, false);
+        let train = AdamOptimizer::new(0.01).minimize(loss);
+        let init = g.global_variables_initializer();
+        (g, x, y_, loss, train, init)
+    };
+    let (g, x, y_, loss, train, _) = build();
+    let mut s = Session::new(&g);
+    let kernels = s.plan_kernels(
+        (loss, train),
+        &feed! { x => vec![0f32; 20], y_ => vec![0f32; 3] },
+    );
+    let fused = kernels
+        .unwrap()
+        .iter()
+        .filter(|k| k.starts_with("_FusedMatMul"))
+        .count();
+    assert_eq!(
+        fused, 2,
+        "the hidden layer's chain and the logits' product + bias"
+    );
+    drop(s);
+    let xv = random((32, 20), 9);
+    let yv = Array2::from_shape_fn((32, 3), |(i, j)| f32::from(u8::from(i % 3 == j)));
+    let mut losses = Vec::new();
+    for traced in [false, true] {
+        let (g, x, y_, loss, train, init) = build();
+        let mut s = Session::new(&g);
+        s.run(init, &feed! {}).unwrap();
+        let mut l = Vec::new();
+        for _ in 0..20 {
+            let f = feed! { x => &xv, y_ => &yv };
+            let (v, ()) = if traced {
+                s.run_traced((loss, train), &f).unwrap().0
+            } else {
+                s.run((loss, train), &f).unwrap()
+            };
+            l.push(v.scalar::<f32>().unwrap());
+        }
+        losses.push(l);
+    }
+    assert_eq!(losses[0], losses[1]);
+    assert!(losses[0][19] < losses[0][0]);
+}
