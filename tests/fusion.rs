@@ -155,3 +155,46 @@ fn training_with_fusion_follows_the_unfused_trajectory() {
     assert_eq!(losses[0], losses[1]);
     assert!(losses[0][19] < losses[0][0]);
 }
+
+#[test]
+fn conv2d_bias_relu_chains_match_their_nodes() {
+    use tensorgraph::ops::Padding;
+    for threads in [1, 2] {
+        let g = Graph::new();
+        let x = g.placeholder(DType::Float32, [None, Some(12), Some(12), Some(3)], "x");
+        let w1 = g.constant(
+            random((5 * 5 * 3, 8), 10)
+                .into_shape_with_order((5, 5, 3, 8))
+                .unwrap()
+                .into_dyn(),
+        );
+        let b1 = g.constant(Array1::from_iter((0..8).map(|i| i as f32 * 0.05 - 0.2)).into_dyn());
+        let h = nn::relu(ops::conv2d(x, w1, [1, 1, 1, 1], Padding::Same) + b1);
+        let w2 = g.constant(
+            random((3 * 3 * 8, 4), 11)
+                .into_shape_with_order((3, 3, 8, 4))
+                .unwrap()
+                .into_dyn(),
+        );
+        let b2 = g.constant(vec![0.1f32, -0.1, 0.0, 0.3]);
+        let y = nn::bias_add(ops::conv2d(h, w2, [1, 2, 2, 1], Padding::Valid), b2);
+        let mut s = Session::with_options(
+            &g,
+            SessionOptions {
+                intra_op_threads: threads,
+            },
+        );
+        let xv = random((20 * 12 * 12, 3), 12)
+            .into_shape_with_order((20, 12, 12, 3))
+            .unwrap();
+        let kernels = s.plan_kernels(y, &feed! { x => &xv }).unwrap();
+        let fused = kernels
+            .iter()
+            .filter(|k| k.starts_with("_FusedConv2D"))
+            .count();
+        assert_eq!(fused, 2, "{kernels:?}");
+        let fused = values(s.run(y, &feed! { x => &xv }).unwrap());
+        let (unfused, _) = s.run_traced(y, &feed! { x => &xv }).unwrap();
+        assert_eq!(fused, values(unfused));
+    }
+}

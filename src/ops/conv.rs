@@ -14,11 +14,14 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::ops::Range;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 static CONV2D: OpKind = OpKind::differentiable("Conv2D");
 static CONV2D_BACKPROP_INPUT: OpKind = OpKind::differentiable("Conv2DBackpropInput");
 static CONV2D_BACKPROP_FILTER: OpKind = OpKind::differentiable("Conv2DBackpropFilter");
+/// The session's fused `[relu](conv2d + bias)`: not a graph op, so not in
+/// `KINDS`.
+static FUSED_CONV2D: OpKind = OpKind::not_differentiable("_FusedConv2D");
 
 pub(super) static KINDS: &[&OpKind] = &[&CONV2D, &CONV2D_BACKPROP_INPUT, &CONV2D_BACKPROP_FILTER];
 
@@ -439,17 +442,12 @@ fn run_tiles<T: Float>(
             work(buffer, images, out);
         }
     };
-    let mut buffers = scratch.chunks_mut(t.tile_len());
-    let first = buffers.next().expect("at least one worker");
-    if t.workers < 2 {
-        worker(first);
-        return;
-    }
-    std::thread::scope(|scope| {
-        for buffer in buffers {
-            scope.spawn(|| worker(buffer));
+    let buffers = Mutex::new(scratch.chunks_mut(t.tile_len()));
+    crate::parallel::run(t.workers, t.workers, |_| {
+        let buffer = buffers.lock().unwrap_or_else(|e| e.into_inner()).next();
+        if let Some(buffer) = buffer {
+            worker(buffer);
         }
-        worker(first);
     });
 }
 
@@ -469,8 +467,18 @@ fn out_rows<'a, T: Float>(
 }
 
 /// conv2d into `y` (`[n*oh*ow, o]` row-major): per tile, im2col and one
-/// product.
-fn conv_forward<T: Float>(x: &[T], f: &[T], g: &Geometry, o: usize, threads: usize, y: &mut [T]) {
+/// product, with `epilogue`'s bias added to every output position and
+/// then relu if it says so (the fused kernel's) while the tile is in cache.
+fn conv_forward<T: Float>(
+    x: &[T],
+    f: &[T],
+    g: &Geometry,
+    o: usize,
+    threads: usize,
+    y: &mut [T],
+    epilogue: (Option<&[T]>, bool),
+) {
+    let (bias, relu) = epilogue;
     let t = Tiling::new(g, o, threads);
     let (fmat, image_len) = (filter_matrix(f, &t, o), g.h * g.w * g.c);
     with_scratch(t.workers * t.tile_len(), |scratch: &mut [T]| {
@@ -487,7 +495,7 @@ fn conv_forward<T: Float>(x: &[T], f: &[T], g: &Geometry, o: usize, threads: usi
                 im2col_into(x, g, images.len(), cols);
                 let a = ArrayView2::from_shape((rows, t.width), &*cols).expect("tile shape");
                 let c = ArrayViewMut2::from_shape((rows, o), out).expect("tile shape");
-                mat_mul(a, fmat, c, false, None, false);
+                mat_mul(a, fmat, c, false, bias, relu);
             },
         );
     });
@@ -554,13 +562,15 @@ fn conv_backprop_filter<T: Float>(
                 return;
             }
             parts.fill(T::zero());
-            std::thread::scope(|scope| {
-                let jobs = buffers
-                    .chunks_mut(t.tile_len())
-                    .zip(parts.chunks_mut(part_len));
-                for (w, (buffer, part)) in jobs.enumerate() {
-                    let work = &work;
-                    scope.spawn(move || work(buffer, part, share(w)));
+            let jobs = buffers
+                .chunks_mut(t.tile_len())
+                .zip(parts.chunks_mut(part_len))
+                .enumerate();
+            let jobs = Mutex::new(jobs);
+            crate::parallel::run(t.workers, t.workers, |_| {
+                let job = jobs.lock().unwrap_or_else(|e| e.into_inner()).next();
+                if let Some((w, (buffer, part))) = job {
+                    work(buffer, part, share(w));
                 }
             });
             for part in parts.chunks(part_len) {
@@ -597,7 +607,7 @@ impl Op for Conv2D {
             let (xs, fs) = (flat(x), flat(f));
             let y = k.output_array::<T>(0, &g.out_shape(o));
             let y = y.as_slice_mut().expect("standard layout");
-            conv_forward(&xs, &fs, &g, o, threads, y);
+            conv_forward(&xs, &fs, &g, o, threads, y, (None, false));
             Ok(())
         })
     }
@@ -613,6 +623,67 @@ impl Op for Conv2D {
     fn attrs(&self) -> String {
         self.0.attrs()
     }
+}
+
+/// `conv2d(x, w) + bias`, then relu when `relu`: the session's fused
+/// kernel for such chains (inputs `[x, w, bias]`), never a graph node.
+#[derive(Debug)]
+struct FusedConv2D {
+    attrs: ConvAttrs,
+    relu: bool,
+    /// The fused add (and relu) nodes' names, for messages.
+    fused: String,
+}
+
+impl Op for FusedConv2D {
+    fn kind(&self) -> &'static OpKind {
+        &FUSED_CONV2D
+    }
+    fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        Err("a fused kernel is built by the session, not as a graph node".into())
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let threads = k.threads();
+        crate::float_dispatch!(k.input(0), T => {
+            let (x, f, bias) = (k.float::<T>(0)?, k.float::<T>(1)?, k.float::<T>(2)?);
+            let (g, o) = self.attrs.geometry(x.shape(), f.shape())?;
+            let bias = match bias.as_slice() {
+                Some(b) if b.len() == o => b,
+                _ => {
+                    return Err(format!(
+                        "{} adds a bias of shape {:?} to a convolution with {o} output channels",
+                        self.fused,
+                        bias.shape()
+                    )
+                    .into())
+                }
+            };
+            let (xs, fs) = (flat(x), flat(f));
+            let y = k.output_array::<T>(0, &g.out_shape(o));
+            let y = y.as_slice_mut().expect("standard layout");
+            conv_forward(&xs, &fs, &g, o, threads, y, (Some(bias), self.relu));
+            Ok(())
+        })
+    }
+    fn attrs(&self) -> String {
+        format!(
+            "{}, relu={}, fuses {}",
+            self.attrs.attrs(),
+            self.relu,
+            self.fused
+        )
+    }
+}
+
+/// The fused kernel of `[relu](conv2d(x, w) + bias)` when `op` is a
+/// conv2d; `fused` names the add (and relu) nodes it stands for.
+pub(crate) fn fused_conv2d(op: &dyn Op, relu: bool, fused: String) -> Option<Arc<dyn Op>> {
+    let conv = op.as_any().downcast_ref::<Conv2D>()?;
+    Some(Arc::new(FusedConv2D {
+        attrs: conv.0,
+        relu,
+        fused,
+    }))
 }
 
 /// `tf.nn.conv2d(input, filter, strides, padding)`: 2-D convolution
@@ -793,7 +864,7 @@ mod tests {
             .collect();
         let run = |threads| {
             let mut y = vec![0.0; g.positions() * o];
-            conv_forward(&x, &f, &g, o, threads, &mut y);
+            conv_forward(&x, &f, &g, o, threads, &mut y, (None, false));
             let mut dx = vec![0.0; g.input_len()];
             conv_backprop_input(&f, &dy, &g, o, threads, &mut dx);
             let mut dw = vec![0.0; f.len()];

@@ -31,6 +31,7 @@ pub use activation::*;
 pub use array::*;
 pub use broadcast::*;
 pub use compare::*;
+pub(crate) use conv::fused_conv2d;
 pub use conv::*;
 pub use dropout::*;
 pub use elementwise::*;

@@ -1,7 +1,8 @@
 //! Finding the node chains one kernel can run (TF grappler's remapper):
-//! `matmul(a, b) + bias`, optionally followed by `relu`, becomes one
-//! product whose bias add and relu are applied while each tile of the
-//! output is still in cache, instead of three passes over it.
+//! `matmul(a, b) + bias` or `conv2d(x, w) + bias`, optionally followed by
+//! `relu`, becomes one product whose bias add and relu are applied while
+//! each tile of the output is still in cache, instead of three passes
+//! over it.
 //!
 //! A chain is fused only when nothing else in the run reads the product or
 //! the sum (no other node, fetch or control dependency) and no variable is
@@ -11,29 +12,25 @@
 
 use super::feed::Fetch;
 use crate::graph::{GraphState, Tensor};
+use crate::ops::Op;
 use petgraph::graph::NodeIndex;
 use std::collections::HashMap;
+use std::sync::Arc;
 
-/// `[relu](matmul(a, b) + bias)` as found in a plan.
-#[derive(Clone, Copy, Debug)]
+/// `[relu](product + bias)` as found in a plan.
+#[derive(Clone, Debug)]
 pub(super) struct Chain {
-    /// The product node (its inputs are the fused kernel's first two).
-    pub matmul: NodeIndex,
-    /// The product's `(transpose_a, transpose_b)`.
-    pub transposes: (bool, bool),
+    /// The product node, matmul or conv2d (its inputs are the fused
+    /// kernel's first two).
+    pub product: NodeIndex,
+    /// The kernel that computes the chain from `[a, b, bias]`.
+    pub kernel: Arc<dyn Op>,
     /// The add node.
     pub add: NodeIndex,
     /// The relu node, if fused.
     pub relu: Option<NodeIndex>,
     /// The bias operand of the add.
     pub bias: Tensor,
-}
-
-impl Chain {
-    /// The node whose output the fused kernel produces.
-    pub fn last(&self) -> NodeIndex {
-        self.relu.unwrap_or(self.add)
-    }
 }
 
 /// The chains among the `order`ed nodes of a plan, by their last node.
@@ -78,14 +75,14 @@ pub(super) fn chains(
     let mut found = HashMap::new();
     for &node in order {
         let n = &st.nodes[node];
-        let Some(transposes) = crate::ops::matmul_transposes(n.op.as_ref()) else {
-            continue;
-        };
+        let transposes = crate::ops::matmul_transposes(n.op.as_ref());
         let matrices = n.inputs.iter().all(|t| {
             let spec = &st.nodes[t.node()].outputs[t.index()];
             spec.shape.rank() == Some(2)
         });
-        if !matrices || !n.outputs[0].dtype.is_float() {
+        let convolution = crate::ops::fused_conv2d(n.op.as_ref(), false, String::new()).is_some();
+        let fusable = (transposes.is_some() && matrices) || convolution;
+        if !fusable || !n.outputs[0].dtype.is_float() {
             continue;
         }
         let product = Tensor::new(gid, node, 0);
@@ -98,37 +95,45 @@ pub(super) fn chains(
         let Some(bias) = bias_operand(st, add, product) else {
             continue;
         };
-        let mut chain = Chain {
-            matmul: node,
-            transposes,
-            add,
-            relu: None,
-            bias,
-        };
         let sum = Tensor::new(gid, add, 0);
-        if only_read_once(sum) {
-            if let Some(&r) = reader.get(&sum) {
-                if kind(r) == "Relu" {
-                    chain.relu = Some(r);
-                }
-            }
-        }
+        let relu = reader
+            .get(&sum)
+            .copied()
+            .filter(|&r| only_read_once(sum) && kind(r) == "Relu");
+        let last = relu.unwrap_or(add);
         // No variable update may run between the product's place and the
         // chain's end: the fused kernel reads its operands there.
-        let (from, to) = (position[&node], position[&chain.last()]);
+        let (from, to) = (position[&node], position[&last]);
         let updates_between = order[from..to]
             .iter()
             .any(|&n| !st.nodes[n].op.updates().is_empty());
-        if !updates_between {
-            found.insert(chain.last(), chain);
+        if updates_between {
+            continue;
         }
+        let mut names = st.nodes[add].name.clone();
+        if let Some(r) = relu {
+            names = format!("{names} and {}", st.nodes[r].name);
+        }
+        let kernel = match transposes {
+            Some(t) => crate::ops::fused_matmul(t, relu.is_some(), names),
+            None => crate::ops::fused_conv2d(n.op.as_ref(), relu.is_some(), names)
+                .expect("checked above"),
+        };
+        let chain = Chain {
+            product: node,
+            kernel,
+            add,
+            relu,
+            bias,
+        };
+        found.insert(last, chain);
     }
     found
 }
 
 /// The bias of `add` when it is `product + bias` (or `bias + product`, or
 /// `bias_add(product, bias)`) with a bias of rank 1 whose length is the
-/// product's column count (known, or unknown while the bias is not a
+/// product's last dimension (known, or unknown while the bias is not a
 /// single element that the add would broadcast).
 fn bias_operand(st: &GraphState, add: NodeIndex, product: Tensor) -> Option<Tensor> {
     let n = &st.nodes[add];
@@ -141,8 +146,8 @@ fn bias_operand(st: &GraphState, add: NodeIndex, product: Tensor) -> Option<Tens
     let out = &st.nodes[product.node()].outputs[0];
     let same_dtype = spec.dtype == out.dtype;
     let row = spec.shape.rank() == Some(1)
-        && out.shape.rank() == Some(2)
-        && match (spec.shape.dim(0), out.shape.dim(1)) {
+        && out.shape.rank().is_some()
+        && match (spec.shape.dim(0), out.shape.dim(-1)) {
             (Some(b), Some(c)) => b == c,
             (Some(b), None) => b != 1,
             (None, _) => false,

@@ -102,7 +102,7 @@ pub(crate) fn compile(
     };
     let absorbed: Vec<NodeIndex> = chains
         .values()
-        .flat_map(|c| [Some(c.matmul), c.relu.map(|_| c.add)])
+        .flat_map(|c| [Some(c.product), c.relu.map(|_| c.add)])
         .flatten()
         .collect();
 
@@ -144,14 +144,13 @@ pub(crate) fn compile(
                 n.inputs.iter().map(src_of).collect(),
             ),
             Some(c) => {
-                let m = &st.nodes[c.matmul];
-                let mut fused_names = st.nodes[c.add].name.clone();
-                if let Some(r) = c.relu {
-                    fused_names = format!("{fused_names} and {}", st.nodes[r].name);
-                }
-                let op = crate::ops::fused_matmul(c.transposes, c.relu.is_some(), fused_names);
-                let inputs = [m.inputs[0], m.inputs[1], c.bias];
-                (op, m.info(), inputs.iter().map(src_of).collect())
+                let p = &st.nodes[c.product];
+                let inputs = [p.inputs[0], p.inputs[1], c.bias];
+                (
+                    c.kernel.clone(),
+                    p.info(),
+                    inputs.iter().map(src_of).collect(),
+                )
             }
         };
         let mut outputs = Vec::with_capacity(n.outputs.len());
@@ -166,7 +165,7 @@ pub(crate) fn compile(
         }
         steps.push(Step {
             op,
-            node: chain.map_or(node, |c| c.matmul),
+            node: chain.map_or(node, |c| c.product),
             info,
             inputs,
             outputs,
