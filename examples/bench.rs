@@ -11,7 +11,10 @@
 //! `--steps N`, `--epochs E` (default 5 for the MLP, 0 for the CNN),
 //! `--eval-reps N`, `--seed N`, `--profile` (after the protocol, trace 200
 //! training steps and print the median time of each node to stderr, and
-//! the matrix products' share of the step).
+//! the matrix products' share of the step). Traced runs execute every node
+//! on its own (no fused kernels), so the products' time comes from the
+//! trace and the non-GEMM share is `1 - products / untraced step median`
+//! of the ordinary (fused) runs.
 
 #[path = "../benches/models.rs"]
 mod models;
@@ -159,6 +162,7 @@ fn profile(
     net: &Net,
     train: &Data,
     b: &mut Batcher,
+    step_ms_median: f64,
     extra: &mut serde_json::Map<String, serde_json::Value>,
 ) {
     let mut per_node: Vec<(String, &'static str, Vec<f64>)> = Vec::new();
@@ -188,6 +192,12 @@ fn profile(
         eprintln!("{t:8.4} ms  {op:24} {name}");
     }
     eprintln!("kernels {kernels:.4} ms, of which MatMul {gemm:.4} ms; traced step {step:.4} ms");
+    let non_gemm = 1.0 - gemm / step_ms_median;
+    eprintln!(
+        "non-GEMM share of the {step_ms_median:.4} ms step (fused, untraced): {:.1}%",
+        100.0 * non_gemm
+    );
+    extra.insert("profile_non_gemm_share".into(), non_gemm.into());
     extra.insert("profile_kernels_ms".into(), kernels.into());
     extra.insert("profile_gemm_ms".into(), gemm.into());
     extra.insert("profile_traced_step_ms".into(), step.into());
@@ -276,7 +286,7 @@ fn main() {
     let eval_ms = median(&mut et);
 
     if a.profile {
-        profile(&mut sess, &net, &train, &mut b, &mut extra);
+        profile(&mut sess, &net, &train, &mut b, step_ms_median, &mut extra);
         let feeds = feed! { net.x => &xe, net.keep_prob => 1.0f32 };
         let (_, trace) = sess.run_traced(net.logits, &feeds).expect("traced forward");
         for e in trace.entries() {
