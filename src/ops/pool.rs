@@ -303,8 +303,7 @@ fn max_pool_grad_tiled<T: Float>(x: &[T], dy: &[T], g: &Geometry, dx: &mut [T]) 
     let mut max = vec![zero; c];
     for_each_tile(g, |o, tile| {
         let d = &dy[o..o + c];
-        let first = tile.base..tile.base + c;
-        max.copy_from_slice(&x[first.clone()]);
+        max.copy_from_slice(&x[tile.base..tile.base + c]);
         for t in tile.taps().skip(1) {
             max_into(&mut max, &x[t..t + c]);
         }
