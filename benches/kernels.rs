@@ -3,7 +3,8 @@
 //! the MLP's shapes, forward and backward (transposed operands are views,
 //! not copies), and conv2d at the CNN's; and `tensorgraph::gemm::sgemm`
 //! against matrixmultiply (ndarray's `general_mat_mul`) on one thread at
-//! the same shapes, in the layouts the MLP uses them.
+//! the same shapes, in the layouts the MLP uses them; max pooling and its
+//! gradient at the CNN's shapes.
 //!
 //! `cargo bench --bench kernels` (`-- gemm/` for the GEMM comparison)
 
@@ -12,8 +13,8 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayD, IxDyn};
 use std::time::Duration;
 use tensorgraph::gemm::{sgemm, Epilogue};
-use tensorgraph::ops::{conv2d, matmul, Padding};
-use tensorgraph::{feed, DType, Graph, Session, Tensor};
+use tensorgraph::ops::{conv2d, matmul, max_pool, Padding};
+use tensorgraph::{feed, gradients_with_grad_ys, DType, Graph, Session, Tensor};
 
 fn filled(shape: &[usize]) -> ArrayD<f32> {
     let n: usize = shape.iter().product();
@@ -105,6 +106,25 @@ fn convs(c: &mut Criterion) {
     );
 }
 
+fn pools(c: &mut Criterion) {
+    let pool = |x| max_pool(x, [1, 2, 2, 1], [1, 2, 2, 1], Padding::Same);
+    let grad = |x: Tensor, dy| {
+        let [dx] = gradients_with_grad_ys(&[pool(x)], &[x], &[Some(dy)])[..] else {
+            unreachable!("one x")
+        };
+        dx.expect("max_pool is differentiable")
+    };
+    for (name, sx, sy) in [
+        ("pool1", [50, 28, 28, 32], [50, 14, 14, 32]),
+        ("pool2", [50, 14, 14, 64], [50, 7, 7, 64]),
+    ] {
+        run(c, &format!("max_pool/{name} {sx:?}"), &sx, &sy, |x, _| {
+            pool(x)
+        });
+        run(c, &format!("max_pool_grad/{name} {sx:?}"), &sx, &sy, grad);
+    }
+}
+
 /// `sgemm` and `general_mat_mul` at `m x k x n`, `A` (or `B`) transposed
 /// when `ta` (`tb`); throughput in flops (`2 m k n`), so criterion's
 /// "elem/s" reads as FLOP/s.
@@ -147,6 +167,6 @@ fn gemms(c: &mut Criterion) {
 criterion_group! {
     name = kernels;
     config = Criterion::default().measurement_time(Duration::from_secs(2));
-    targets = matmuls, convs, gemms
+    targets = matmuls, convs, pools, gemms
 }
 criterion_main!(kernels);

@@ -211,6 +211,131 @@ fn for_each_argmax_tap<T: Float>(
     }
 }
 
+/// Whether the windows of `g` tile its input: the stride equals the
+/// window and nothing is padded above or left, so windows never overlap
+/// and each starts in bounds (SAME padding may cut the last row and
+/// column of windows short; VALID may leave the last input rows and
+/// columns out of every window).
+fn windows_tile(g: &Geometry) -> bool {
+    g.sh == g.kh && g.sw == g.kw && g.pt == 0 && g.pl == 0
+}
+
+/// The in-bounds part of one window of a tiling geometry.
+#[derive(Clone, Copy)]
+struct Tile {
+    /// Flat index of channel 0 of the window's first tap.
+    base: usize,
+    rows: usize,
+    cols: usize,
+    /// Elements per input row.
+    row_len: usize,
+    c: usize,
+}
+
+impl Tile {
+    /// Flat indices of channel 0 of the taps, in row-major window order
+    /// (the first is `base`).
+    fn taps(self) -> impl Iterator<Item = usize> {
+        (0..self.rows).flat_map(move |r| {
+            let row = self.base + r * self.row_len;
+            (0..self.cols).map(move |q| row + q * self.c)
+        })
+    }
+}
+
+/// Calls `f(out, tile)` for each window of tiling geometry `g` (see
+/// [`windows_tile`]), in output order: `out` is the flat NHWC index of the
+/// window's first output.
+fn for_each_tile(g: &Geometry, mut f: impl FnMut(usize, Tile)) {
+    let mut out = 0;
+    for b in 0..g.n {
+        for oy in 0..g.oh {
+            let y0 = oy * g.kh;
+            for ox in 0..g.ow {
+                let x0 = ox * g.kw;
+                let tile = Tile {
+                    base: ((b * g.h + y0) * g.w + x0) * g.c,
+                    rows: g.kh.min(g.h - y0),
+                    cols: g.kw.min(g.w - x0),
+                    row_len: g.w * g.c,
+                    c: g.c,
+                };
+                f(out, tile);
+                out += g.c;
+            }
+        }
+    }
+}
+
+/// `m = v` where `v > m`, elementwise: a running maximum that keeps the
+/// first maximum under `>` (a NaN in `m` stays; a NaN in `v` never wins).
+#[inline(always)]
+fn max_into<T: Float>(m: &mut [T], v: &[T]) {
+    for (m, &v) in m.iter_mut().zip(v) {
+        *m = if v > *m { v } else { *m };
+    }
+}
+
+/// Max pooling of the images `x` with tiling geometry `g` into `y`.
+fn max_pool_tiled<T: Float>(x: &[T], g: &Geometry, y: &mut [T]) {
+    let c = g.c;
+    for_each_tile(g, |o, tile| {
+        let y = &mut y[o..o + c];
+        y.copy_from_slice(&x[tile.base..tile.base + c]);
+        for t in tile.taps().skip(1) {
+            max_into(y, &x[t..t + c]);
+        }
+    });
+}
+
+/// The gradient of max pooling the images `x` with tiling geometry `g`,
+/// given the pooled gradient `dy`, into `dx`: each input element is in at
+/// most one window, so it is written once, with the window's `dy` where it
+/// is the window's first maximum (the first tap when that is NaN) and 0
+/// elsewhere.
+fn max_pool_grad_tiled<T: Float>(x: &[T], dy: &[T], g: &Geometry, dx: &mut [T]) {
+    let (c, zero, nan) = (g.c, T::zero(), T::nan());
+    if g.oh * g.kh < g.h || g.ow * g.kw < g.w {
+        dx.fill(zero);
+    }
+    // The maxima still to be found: a channel's becomes NaN (equal to
+    // nothing) once its first maximum is written.
+    let mut max = vec![zero; c];
+    for_each_tile(g, |o, tile| {
+        let d = &dy[o..o + c];
+        max.copy_from_slice(&x[tile.base..tile.base + c]);
+        for t in tile.taps().skip(1) {
+            max_into(&mut max, &x[t..t + c]);
+        }
+        let last = tile.rows * tile.cols - 1;
+        for (i, t) in tile.taps().enumerate() {
+            let (x, dx) = (&x[t..t + c], &mut dx[t..t + c]);
+            if i == 0 {
+                // A NaN maximum is the first tap's.
+                write_hits(x, dx, &max, d, |x, m| (x == m) | m.is_nan());
+            } else {
+                write_hits(x, dx, &max, d, |x, m| x == m);
+            }
+            if i < last {
+                for (&x, m) in x.iter().zip(&mut max) {
+                    *m = if x == *m { nan } else { *m };
+                }
+            }
+        }
+    });
+}
+
+/// Writes one tap `x` of a window's gradient: `dx = 0 + d` where
+/// `hit(x, max)` (the sum into zeros the general path gives), else 0.
+/// Separate from marking maxima found, so both loops vectorize.
+#[inline(always)]
+fn write_hits<T: Float>(x: &[T], dx: &mut [T], max: &[T], d: &[T], hit: impl Fn(T, T) -> bool) {
+    let zero = T::zero();
+    for ((&x, dx), (&m, &d)) in x.iter().zip(dx).zip(max.iter().zip(d)) {
+        *dx = zero + if hit(x, m) { d } else { zero };
+    }
+}
+
 /// `max_pool(x)`.
 #[derive(Debug)]
 struct MaxPool(PoolAttrs);
@@ -234,9 +359,14 @@ impl Op for MaxPool {
             let (in_len, out_len) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
             let y = k.output_array::<T>(0, &g.out_shape(g.c));
             let y = y.as_slice_mut().expect("standard layout");
+            let tiled = windows_tile(&g);
             by_images(&g, threads, y, out_len, |g, images, y| {
                 let xs = &xs[images.start * in_len..images.end * in_len];
-                for_each_window(xs, g, |o, max, _| y[o..o + max.len()].copy_from_slice(max));
+                if tiled {
+                    max_pool_tiled(xs, g, y);
+                } else {
+                    for_each_window(xs, g, |o, max, _| y[o..o + max.len()].copy_from_slice(max));
+                }
             });
             Ok(())
         })
@@ -292,10 +422,14 @@ impl Op for MaxPoolGrad {
             let (in_len, out_len) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
             let dx = k.output_array::<T>(0, x.shape());
             let dx = dx.as_slice_mut().expect("standard layout");
-            let zero = <T as Float>::from_f64(0.0);
+            let (zero, tiled) = (<T as Float>::from_f64(0.0), windows_tile(&g));
             by_images(&g, threads, dx, in_len, |g, images, dx| {
                 let xs = &xs[images.start * in_len..images.end * in_len];
                 let ds = &ds[images.start * out_len..images.end * out_len];
+                if tiled {
+                    max_pool_grad_tiled(xs, ds, g, dx);
+                    return;
+                }
                 dx.fill(zero);
                 for_each_window(xs, g, |o, max, taps| {
                     let d = &ds[o..o + max.len()];
