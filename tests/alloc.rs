@@ -9,8 +9,8 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use tensorgraph::train::{AdamOptimizer, Optimizer};
 use tensorgraph::session::SessionOptions;
+use tensorgraph::train::{AdamOptimizer, Optimizer};
 use tensorgraph::{feed, nn, DType, Graph, Session, Tensor};
 
 struct Counting;
@@ -159,4 +159,57 @@ fn fetching_the_loss_allocates_only_its_value() {
     assert!(losses
         .iter()
         .all(|l| l.scalar::<f32>().unwrap().is_finite()));
+}
+
+/// A small CNN step: conv2d + bias + relu (fused), max pooling, a dense
+/// layer, dropout, softmax cross-entropy and Adam, with 1 and 2 threads.
+#[test]
+fn cnn_training_step_allocates_nothing_after_its_first_runs() {
+    use tensorgraph::ops::{conv2d, max_pool, reshape, Padding};
+    for threads in [1, 2] {
+        let g = Graph::new();
+        g.set_random_seed(0);
+        let x = g.placeholder(DType::Float32, [None, Some(16), Some(16), Some(1)], "x");
+        let y = g.placeholder(DType::Float32, [None, Some(10)], "y");
+        let keep_prob = g.placeholder(DType::Float32, [0usize; 0], "keep_prob");
+        let w1 = g.variable(g.truncated_normal([5, 5, 1, 8], 0.1), "W1");
+        let b1 = g.variable(g.ones([8usize], DType::Float32), "b1");
+        let h = nn::relu(conv2d(x, w1, [1, 1, 1, 1], Padding::Same) + b1);
+        let p = reshape(
+            max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], Padding::Same),
+            [-1, 8 * 8 * 8],
+        );
+        let w2 = g.variable(g.truncated_normal([8 * 8 * 8, 10], 0.1), "W2");
+        let b2 = g.variable(g.ones([10usize], DType::Float32), "b2");
+        let logits = nn::dropout(p, keep_prob).matmul(w2) + b2;
+        let loss = nn::softmax_cross_entropy_with_logits(y, logits).reduce_mean(None, false);
+        let train = AdamOptimizer::new(1e-3).minimize(loss);
+        let init = g.global_variables_initializer();
+        let options = SessionOptions {
+            intra_op_threads: threads,
+        };
+        let mut s = Session::with_options(&g, options);
+        s.run(init, &feed! {}).unwrap();
+        // 64 images: the convolution (1.6M multiply-adds) stays on one
+        // thread, the max pooling and the elementwise ops too; the point
+        // is every kernel's buffers.
+        let xv = ndarray::Array4::from_shape_fn((64, 16, 16, 1), |(b, i, j, _)| {
+            ((b + i * 3 + j * 5) % 17) as f32 / 17.0
+        });
+        let yv =
+            ndarray::Array2::from_shape_fn((64, 10), |(i, j)| f32::from(u8::from(i % 10 == j)));
+        let feeds = feed! { x => &xv, y => &yv, keep_prob => 0.5f32 };
+        for _ in 0..2 {
+            s.run(train, &feeds).unwrap();
+        }
+        for run in 3..=10 {
+            let n = allocations(|| s.run(train, &feeds).unwrap());
+            if exact() {
+                assert_eq!(
+                    n, 0,
+                    "run {run} of the CNN step ({threads} threads) allocated {n} times"
+                );
+            }
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! The joining, slicing and gathering families live in `join.rs`,
 //! `slicing.rs` and `gather.rs`.
 
+use super::kernel::{array_mut, Dims};
 use super::{normalize_axis, GradCtx, Kernel, KernelError, Op, OpKind};
 use crate::dtype::{Dim, Shape};
 use crate::graph::{Tensor, TensorSpec};
@@ -100,14 +101,50 @@ struct Reshape {
 
 fn reshape_kernel(k: &mut Kernel<'_>, dims: &[usize]) -> Result<(), KernelError> {
     let x = k.input(0);
+    if dims.iter().product::<usize>() != x.len() {
+        return Err(format!("cannot reshape {:?} to {dims:?}", x.shape()).into());
+    }
     any_dispatch!(x, T => {
         let a = T::from_value(x).expect("dispatched");
-        let r = standard(a.view())
-            .into_shape_with_order(IxDyn(dims))
-            .map_err(|e| format!("cannot reshape {:?} to {dims:?}: {e}", a.shape()))?;
-        k.set(0, r);
+        // The elements in row-major order into the reused buffer.
+        match array_mut::<T>(k.output_mut(0)) {
+            Some(out) if out.shape() == dims && out.is_standard_layout() => {
+                match (a.as_slice(), out.as_slice_mut()) {
+                    (Some(src), Some(dst)) => dst.copy_from_slice(src),
+                    (_, Some(dst)) => dst.iter_mut().zip(a.iter()).for_each(|(d, s)| *d = *s),
+                    _ => unreachable!("standard layout checked"),
+                }
+            }
+            _ => {
+                let r = standard(a.view())
+                    .into_shape_with_order(IxDyn(dims))
+                    .map_err(|e| format!("cannot reshape {:?} to {dims:?}: {e}", a.shape()))?;
+                k.set(0, r);
+            }
+        }
         Ok(())
     })
+}
+
+/// The concrete shape `shape` (with at most one `-1`, checked when the
+/// node was built) takes for an input of `n` elements.
+fn reshape_dims(shape: &[isize], n: usize) -> Result<Dims, String> {
+    let mut dims: Dims = shape.iter().map(|&d| d.max(0) as usize).collect();
+    if let Some(i) = shape.iter().position(|&d| d == -1) {
+        let known: usize = dims
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .map(|(_, &d)| d)
+            .product();
+        if known == 0 || !n.is_multiple_of(known) {
+            return Err(format!(
+                "cannot infer the -1 of {shape:?} for an input of {n} elements"
+            ));
+        }
+        dims[i] = n / known;
+    }
+    Ok(dims)
 }
 
 impl Op for Reshape {
@@ -121,13 +158,7 @@ impl Op for Reshape {
         )])
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        let x = Shape::known(k.input(0).shape());
-        let dims = reshape_shape(&x, &self.shape)?.to_vec().ok_or_else(|| {
-            format!(
-                "cannot infer the -1 of {:?} for input shape {x}",
-                self.shape
-            )
-        })?;
+        let dims = reshape_dims(&self.shape, k.input(0).len())?;
         reshape_kernel(k, &dims)
     }
     /// dx = reshape(dy, shape(x)).
@@ -176,7 +207,7 @@ impl Op for ReshapeLike {
         Ok(vec![TensorSpec::new(i[0].dtype, i[1].shape.clone())])
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        let dims = k.input(1).shape().to_vec();
+        let dims: Dims = k.input(1).shape().into();
         reshape_kernel(k, &dims)
     }
     /// dx = reshape(dy, shape(x)); `like` gets none.

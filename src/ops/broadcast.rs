@@ -145,6 +145,42 @@ pub fn sum_to_shape<T: Float>(a: &ArrayD<T>, shape: &[usize]) -> Result<ArrayD<T
     Ok(out)
 }
 
+/// Rows of this many or fewer are summed in order; longer columns are
+/// summed in blocks of this many rows whose sums are then added, which
+/// keeps the rounding error of long sums (a conv bias gradient sums 39,200
+/// rows) growing with the block count rather than the row count.
+const SUM_BLOCK_ROWS: usize = 256;
+
+/// `out[j] = sum_i rows[i * out.len() + j]`: row `i` of `rows` is
+/// `out.len()` long. Works on up to 64 columns at a time in registers,
+/// so it needs no buffer.
+fn sum_rows<T: Float>(rows: &[T], out: &mut [T]) {
+    const LANES: usize = 64;
+    let width = out.len();
+    let n = rows.len() / width;
+    for c0 in (0..width).step_by(LANES) {
+        let lanes = LANES.min(width - c0);
+        let mut total = [T::zero(); LANES];
+        for b0 in (0..n).step_by(SUM_BLOCK_ROWS) {
+            let mut part = [T::zero(); LANES];
+            for r in b0..(b0 + SUM_BLOCK_ROWS).min(n) {
+                let row = &rows[r * width + c0..r * width + c0 + lanes];
+                for (p, &v) in part.iter_mut().zip(row) {
+                    *p += v;
+                }
+            }
+            if b0 == 0 {
+                total = part;
+            } else {
+                for (t, &p) in total.iter_mut().zip(&part) {
+                    *t += p;
+                }
+            }
+        }
+        out[c0..c0 + lanes].copy_from_slice(&total[..lanes]);
+    }
+}
+
 /// Unbroadcast: `sum_to_shape(grad, shape(like))`.
 #[derive(Debug)]
 struct SumToShape;
@@ -165,20 +201,15 @@ impl Op for SumToShape {
                 k.output_array::<T>(0, shape).assign(a);
                 return Ok(());
             }
-            // The common case, a bias gradient: sum the leading axes of a
-            // standard-layout array into the reused buffer.
-            // (Only [n, c] -> [c] with c > 1, where this adds rows in the
-            // order `sum_axis` does, so the result is bitwise the same.)
+            // The common case, a bias gradient: `shape` is the trailing
+            // axes of a standard-layout `a`, whose leading axes are summed
+            // into the reused buffer without allocating.
             let inner: usize = shape.iter().product();
-            if a.ndim() == 2 && shape.len() == 1 && a.shape()[1] == inner && inner > 1 && a.is_standard_layout() {
+            let trailing = a.ndim() > shape.len() && a.shape().ends_with(shape);
+            if trailing && inner > 0 && a.is_standard_layout() {
                 let out = k.output_array::<T>(0, shape);
                 let o = out.as_slice_mut().expect("standard layout");
-                o.fill(<T as num_traits::Zero>::zero());
-                for row in a.as_slice().expect("standard layout").chunks_exact(inner) {
-                    for (o, &v) in o.iter_mut().zip(row) {
-                        *o += v;
-                    }
-                }
+                sum_rows(a.as_slice().expect("standard layout"), o);
                 return Ok(());
             }
             let r = sum_to_shape(a, shape)?;

@@ -299,8 +299,9 @@ fn max_pool_grad_tiled<T: Float>(x: &[T], dy: &[T], g: &Geometry, dx: &mut [T]) 
         dx.fill(zero);
     }
     // The maxima still to be found: a channel's becomes NaN (equal to
-    // nothing) once its first maximum is written.
-    let mut max = vec![zero; c];
+    // nothing) once its first maximum is written. On the stack up to 256
+    // channels, so a run allocates nothing.
+    let mut max = SmallVec::<[T; 256]>::from_elem(zero, c);
     for_each_tile(g, |o, tile| {
         let d = &dy[o..o + c];
         max.copy_from_slice(&x[tile.base..tile.base + c]);

@@ -142,6 +142,40 @@ fn adam_slices<T: Float>(w: &mut [T], m: &mut [T], v: &mut [T], g: &[T], h: &Ada
     run(w, m, v, g, h)
 }
 
+/// Parameters from which an Adam update is split over threads: below, a
+/// worker costs more than it saves (the update is memory-bound, so two
+/// threads gain only where one does not saturate the memory system).
+const ADAM_PARALLEL_MIN: usize = 1 << 20;
+
+/// [`adam_slices`] over parts of the slices taken by up to `threads`
+/// threads (large variables only: the CNN's 3.2M-parameter layer).
+fn adam_parallel<T: Float>(
+    threads: usize,
+    w: &mut [T],
+    m: &mut [T],
+    v: &mut [T],
+    g: &[T],
+    h: &AdamHyper<T>,
+) {
+    if threads < 2 || g.len() < ADAM_PARALLEL_MIN {
+        adam_slices(w, m, v, g, h);
+        return;
+    }
+    let part = g.len().div_ceil(4 * threads);
+    let parts = w
+        .chunks_mut(part)
+        .zip(m.chunks_mut(part))
+        .zip(v.chunks_mut(part))
+        .zip(g.chunks(part));
+    let parts = std::sync::Mutex::new(parts);
+    crate::parallel::run(threads, g.len().div_ceil(part), |_| {
+        let next = parts.lock().unwrap_or_else(|e| e.into_inner()).next();
+        if let Some((((w, m), v), g)) = next {
+            adam_slices(w, m, v, g, h);
+        }
+    });
+}
+
 /// Input `i` as one value of type `T`.
 fn scalar_input<T: Float>(k: &Kernel<'_>, i: usize, what: &str) -> Result<T, KernelError> {
     let a = k.float::<T>(i)?;
@@ -153,6 +187,7 @@ fn scalar_input<T: Float>(k: &Kernel<'_>, i: usize, what: &str) -> Result<T, Ker
 
 impl Apply {
     fn run<T: StateFloat>(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let threads = k.threads();
         let g = k.float::<T>(0)?;
         let lr = scalar_input::<T>(k, 1, "the learning rate")?;
         let powers = match self.rule {
@@ -220,7 +255,7 @@ impl Apply {
                     v.as_slice_mut(),
                     g.as_slice(),
                 ) {
-                    adam_slices(w, m, v, g, &h);
+                    adam_parallel(threads, w, m, v, g, &h);
                     return Ok(());
                 }
                 Zip::from(&mut **w)
