@@ -126,18 +126,26 @@ pub(super) fn gemm(
     let cp = c.as_mut_ptr();
     // Equal k blocks, so the last one is not a sliver.
     let kc_max = k.div_ceil(k.div_ceil(KC));
+    // With one block of rows (m <= MC) each block of B is used once: pack
+    // it just before its use, so it is still in L2 (a whole column block
+    // of B, k x NC, would not be at k = 3136). With several, pack the
+    // column block once up front for all of them.
+    let one_row_block = m <= MC;
+    let b_rows = if one_row_block { kc_max } else { k };
     WORKSPACE.with_borrow_mut(|ws| {
         let pa = grow(&mut ws.a, MC.min(m.next_multiple_of(MR)) * kc_max);
-        let pb = grow(&mut ws.b, NC.min(n.next_multiple_of(NR)) * k);
+        let pb = grow(&mut ws.b, NC.min(n.next_multiple_of(NR)) * b_rows);
         for jc in (0..n).step_by(NC) {
             let nc = NC.min(n - jc);
             let stride = nc.next_multiple_of(NR);
-            for pc in (0..k).step_by(kc_max) {
-                let kc = kc_max.min(k - pc);
-                // SAFETY: the block is inside B and `pb` holds `stride * k`
-                // f32s, 64-byte aligned, of which the block takes
-                // `stride * kc` from `stride * pc`.
-                unsafe { pack_b(bm, pc, jc, kc, nc, pb[stride * pc..].as_mut_ptr()) };
+            if !one_row_block {
+                for pc in (0..k).step_by(kc_max) {
+                    let kc = kc_max.min(k - pc);
+                    // SAFETY: the block is inside B and `pb` holds `stride
+                    // * k` f32s, 64-byte aligned, of which the block takes
+                    // `stride * kc` from `stride * pc`.
+                    unsafe { pack_b(bm, pc, jc, kc, nc, pb[stride * pc..].as_mut_ptr()) };
+                }
             }
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
@@ -152,7 +160,14 @@ pub(super) fn gemm(
                         // `mc.next_multiple_of(MR) * kc` f32s.
                         unsafe { pack_a(am, ic + direct, pc, mc - direct, kc, pa.as_mut_ptr()) };
                     }
-                    let block_b = &pb[stride * pc..stride * (pc + kc)];
+                    let block_b = if one_row_block {
+                        // SAFETY: the block is inside B and `pb` holds
+                        // `stride * kc_max` f32s, 64-byte aligned.
+                        unsafe { pack_b(bm, pc, jc, kc, nc, pb.as_mut_ptr()) };
+                        &pb[..stride * kc]
+                    } else {
+                        &pb[stride * pc..stride * (pc + kc)]
+                    };
                     for jr in (0..nc).step_by(NR) {
                         let panel_b = &block_b[jr * kc..(jr + NR) * kc];
                         for ir in (0..mc).step_by(MR) {
@@ -192,16 +207,20 @@ pub(super) fn gemm(
     });
 }
 
-/// The microkernel for `dest`'s columns: one or two vectors.
+/// The microkernel for `dest`'s columns (one or two vectors) and rows (a
+/// last panel of 4 or 8 rows computes only those, not all of [`MR`]).
 ///
 /// # Safety
 ///
 /// As for [`kernel`].
 unsafe fn tile<const DIRECT: bool>(a: *const f32, rsa: isize, panel_b: &[f32], dest: &Dest) {
-    if dest.cols > 16 {
-        kernel::<2, DIRECT>(a, rsa, panel_b, dest);
-    } else {
-        kernel::<1, DIRECT>(a, rsa, panel_b, dest);
+    match (dest.cols > 16, dest.rows) {
+        (true, 0..=4) => kernel::<2, DIRECT, 4>(a, rsa, panel_b, dest),
+        (true, 5..=8) => kernel::<2, DIRECT, 8>(a, rsa, panel_b, dest),
+        (true, _) => kernel::<2, DIRECT, MR>(a, rsa, panel_b, dest),
+        (false, 0..=4) => kernel::<1, DIRECT, 4>(a, rsa, panel_b, dest),
+        (false, 5..=8) => kernel::<1, DIRECT, 8>(a, rsa, panel_b, dest),
+        (false, _) => kernel::<1, DIRECT, MR>(a, rsa, panel_b, dest),
     }
 }
 
@@ -214,19 +233,20 @@ fn lanes(n: usize) -> __mmask16 {
     }
 }
 
-/// The `MR x (16 NV)` tile `A panel_b` stored into the first `dest.rows`
-/// rows and `dest.cols` columns of `dest`, as it says. `A` is a packed
-/// panel at `a` (`kc` steps of [`MR`]), or with `DIRECT` [`MR`] rows of
-/// `kc` contiguous values at `a` with row stride `rsa`.
+/// The `ROWS x (16 NV)` tile `A panel_b` stored into the first
+/// `dest.rows` rows and `dest.cols` columns of `dest`, as it says. `A` is
+/// a packed panel at `a` (`kc` steps of [`MR`], of which the first `ROWS`
+/// rows are used), or with `DIRECT` `ROWS` rows of `kc` contiguous values
+/// at `a` with row stride `rsa`.
 ///
 /// # Safety
 ///
 /// AVX-512F is available; `A` is as described, with the `kc` of `panel_b`
 /// (`kc` steps of [`NR`], 64-byte aligned); `16 (NV - 1) < cols <= 16 NV`,
-/// `rows <= MR`, and `dest.c`, `dest.rsc` address a `rows x cols` matrix
+/// `rows <= ROWS <= MR`, and `dest.c`, `dest.rsc` address a `rows x cols` matrix
 /// with contiguous rows, as does the bias (one row of `cols`).
 #[target_feature(enable = "avx512f")]
-unsafe fn kernel<const NV: usize, const DIRECT: bool>(
+unsafe fn kernel<const NV: usize, const DIRECT: bool, const ROWS: usize>(
     a: *const f32,
     rsa: isize,
     panel_b: &[f32],
@@ -236,7 +256,7 @@ unsafe fn kernel<const NV: usize, const DIRECT: bool>(
     let b = panel_b.as_ptr();
     // Element (i, p) of A's panel is at `a + i rsa + p csa`.
     let (rsa, csa) = if DIRECT { (rsa, 1) } else { (1, MR as isize) };
-    let mut acc = [[_mm512_setzero_ps(); NV]; MR];
+    let mut acc = [[_mm512_setzero_ps(); NV]; ROWS];
     for p in 0..kc {
         let mut bv = [_mm512_setzero_ps(); NV];
         for (v, x) in bv.iter_mut().enumerate() {
