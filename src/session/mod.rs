@@ -20,8 +20,13 @@ pub use feed::{Feeds, Fetch, Fetches};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionOptions {
     /// Threads one kernel may use (TF's `intra_op_parallelism_threads`).
-    /// Only large matrix products are split; small ones run on one thread
-    /// whatever this says. 0 means 1.
+    /// Large kernels (matrix products from 4M multiply-adds, convolutions,
+    /// pooling and elementwise ops on large tensors, Adam on large
+    /// variables) share their work between the calling thread and
+    /// `intra_op_threads - 1` worker threads, which are started on first
+    /// use, kept for the life of the process, and spin briefly between
+    /// kernels; small kernels run on the calling thread whatever this
+    /// says. 0 means 1.
     pub intra_op_threads: usize,
 }
 
