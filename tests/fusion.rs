@@ -198,3 +198,54 @@ fn conv2d_bias_relu_chains_match_their_nodes() {
         assert_eq!(fused, values(unfused));
     }
 }
+
+#[test]
+fn max_pool_gradient_then_relu_gradient_match_their_nodes() {
+    use tensorgraph::ops::{max_pool, Padding};
+    // 2x2/2 windows (the non-overlapping fast path) and 3x3/2 (general).
+    for (window, stride) in [(2, 2), (3, 2)] {
+        let g = Graph::new();
+        let x = g.placeholder(DType::Float32, [None, Some(10), Some(10), Some(3)], "x");
+        let w = g.constant(
+            random((3 * 3 * 3, 6), 20)
+                .into_shape_with_order((3, 3, 3, 6))
+                .unwrap()
+                .into_dyn(),
+        );
+        let b = g.constant(vec![0.1f32, -0.2, 0.0, 0.3, -0.1, 0.05]);
+        let h = nn::relu(ops::conv2d(x, w, [1, 1, 1, 1], Padding::Same) + b);
+        let p = max_pool(
+            h,
+            [1, window, window, 1],
+            [1, stride, stride, 1],
+            Padding::Same,
+        );
+        let weights = g.constant(
+            random((5 * 5, 6), 21)
+                .into_shape_with_order((1, 5, 5, 6))
+                .unwrap()
+                .into_dyn(),
+        );
+        let loss = (p * weights).reduce_sum(None, false);
+        let dx = tensorgraph::gradients(&[loss], &[x])[0].unwrap();
+        let mut s = Session::new(&g);
+        let xv = random((4 * 10 * 10, 3), 22)
+            .into_shape_with_order((4, 10, 10, 3))
+            .unwrap();
+        let kernels = s.plan_kernels(dx, &feed! { x => &xv }).unwrap();
+        assert!(
+            kernels
+                .iter()
+                .any(|k| k.starts_with("_FusedMaxPoolReluGrad")),
+            "{kernels:?}"
+        );
+        assert!(
+            !kernels.iter().any(|k| k.starts_with("ReluGrad")),
+            "{kernels:?}"
+        );
+        let fused = values(s.run(dx, &feed! { x => &xv }).unwrap());
+        let (unfused, _) = s.run_traced(dx, &feed! { x => &xv }).unwrap();
+        assert_eq!(fused, values(unfused));
+        assert!(fused.iter().any(|&v| v != 0.0));
+    }
+}

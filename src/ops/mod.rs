@@ -43,6 +43,7 @@ pub use loss::*;
 pub use math::*;
 pub use matmul::*;
 pub use nn::*;
+pub(crate) use pool::fused_max_pool_relu_grad;
 pub use pool::*;
 pub use random::*;
 pub use reduce::*;

@@ -12,11 +12,14 @@ use crate::dtype::Shape;
 use crate::graph::{Tensor, TensorSpec};
 use smallvec::SmallVec;
 use std::ops::Range;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 static MAX_POOL: OpKind = OpKind::differentiable("MaxPool");
 static MAX_POOL_GRAD: OpKind = OpKind::differentiable("MaxPoolGrad");
 static MAX_POOL_GRAD_GRAD: OpKind = OpKind::differentiable("MaxPoolGradGrad");
+/// The session's fused max-pool + relu gradient: not a graph op, so not in
+/// `KINDS`.
+static FUSED_MAX_POOL_RELU_GRAD: OpKind = OpKind::not_differentiable("_FusedMaxPoolReluGrad");
 static AVG_POOL: OpKind = OpKind::differentiable("AvgPool");
 static AVG_POOL_GRAD: OpKind = OpKind::differentiable("AvgPoolGrad");
 
@@ -293,7 +296,7 @@ fn max_pool_tiled<T: Float>(x: &[T], g: &Geometry, y: &mut [T]) {
 /// most one window, so it is written once, with the window's `dy` where it
 /// is the window's first maximum (the first tap when that is NaN) and 0
 /// elsewhere.
-fn max_pool_grad_tiled<T: Float>(x: &[T], dy: &[T], g: &Geometry, dx: &mut [T]) {
+fn max_pool_grad_tiled<T: Float>(x: &[T], dy: &[T], g: &Geometry, dx: &mut [T], relu: bool) {
     let (c, zero, nan) = (g.c, T::zero(), T::nan());
     if g.oh * g.kh < g.h || g.ow * g.kw < g.w {
         dx.fill(zero);
@@ -311,11 +314,15 @@ fn max_pool_grad_tiled<T: Float>(x: &[T], dy: &[T], g: &Geometry, dx: &mut [T]) 
         let last = tile.rows * tile.cols - 1;
         for (i, t) in tile.taps().enumerate() {
             let (x, dx) = (&x[t..t + c], &mut dx[t..t + c]);
-            if i == 0 {
+            // With `relu`, only where x > 0 (relu's gradient at its output).
+            match (i == 0, relu) {
                 // A NaN maximum is the first tap's.
-                write_hits(x, dx, &max, d, |x, m| (x == m) | m.is_nan());
-            } else {
-                write_hits(x, dx, &max, d, |x, m| x == m);
+                (true, false) => write_hits(x, dx, &max, d, |x, m| (x == m) | m.is_nan()),
+                (true, true) => {
+                    write_hits(x, dx, &max, d, |x, m| ((x == m) | m.is_nan()) & (x > zero))
+                }
+                (false, false) => write_hits(x, dx, &max, d, |x, m| x == m),
+                (false, true) => write_hits(x, dx, &max, d, |x, m| (x == m) & (x > zero)),
             }
             if i < last {
                 for (&x, m) in x.iter().zip(&mut max) {
@@ -407,6 +414,76 @@ pub fn max_pool(
 #[derive(Debug)]
 struct MaxPoolGrad(PoolAttrs);
 
+/// MaxPoolGrad's kernel: `dx` from `x` (input 0) and the pooled gradient
+/// `dy` (input 1). With `relu`, also relu's gradient at `x` taken as
+/// relu's output (`dx` kept where `x > 0`), in the same pass: the fused
+/// kernel of `relu_grad(max_pool_grad(y, dy), y)`, bitwise the same.
+fn max_pool_grad_into<T: Float>(
+    k: &mut Kernel<'_>,
+    attrs: &PoolAttrs,
+    relu: bool,
+) -> Result<(), KernelError> {
+    let (x, dy) = (k.float::<T>(0)?, k.float::<T>(1)?);
+    let g = attrs.geometry(x.shape())?;
+    check_shape("the pooled gradient", dy.shape(), &g.out_shape(g.c))?;
+    let (xs, ds, threads) = (flat(x), flat(dy), k.threads());
+    let (in_len, out_len) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
+    let dx = k.output_array::<T>(0, x.shape());
+    let dx = dx.as_slice_mut().expect("standard layout");
+    let (zero, tiled) = (<T as Float>::from_f64(0.0), windows_tile(&g));
+    by_images(&g, threads, dx, in_len, |g, images, dx| {
+        let xs = &xs[images.start * in_len..images.end * in_len];
+        let ds = &ds[images.start * out_len..images.end * out_len];
+        if tiled {
+            max_pool_grad_tiled(xs, ds, g, dx, relu);
+            return;
+        }
+        dx.fill(zero);
+        for_each_window(xs, g, |o, max, taps| {
+            let d = &ds[o..o + max.len()];
+            for_each_argmax_tap(xs, max, taps, |t, hits| {
+                let block = dx[t..t + d.len()].iter_mut().zip(d).zip(hits);
+                for ((x, &d), &hit) in block {
+                    *x += if hit { d } else { zero };
+                }
+            });
+        });
+        if relu {
+            for (dx, &x) in dx.iter_mut().zip(xs) {
+                *dx = if x > zero { *dx } else { zero };
+            }
+        }
+    });
+    Ok(())
+}
+
+/// The session's fused `relu_grad(max_pool_grad(y, dy), y)` (inputs
+/// `[y, dy]`), never a graph node.
+#[derive(Debug)]
+struct FusedMaxPoolReluGrad(PoolAttrs);
+
+impl Op for FusedMaxPoolReluGrad {
+    fn kind(&self) -> &'static OpKind {
+        &FUSED_MAX_POOL_RELU_GRAD
+    }
+    fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        Err("a fused kernel is built by the session, not as a graph node".into())
+    }
+    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        crate::float_dispatch!(k.input(0), T => max_pool_grad_into::<T>(k, &self.0, true))
+    }
+    fn attrs(&self) -> String {
+        format!("{}, fuses ReluGrad", self.0.attrs())
+    }
+}
+
+/// The fused kernel of `relu_grad(max_pool_grad(y, dy), y)` when `op` is a
+/// max-pool gradient.
+pub(crate) fn fused_max_pool_relu_grad(op: &dyn Op) -> Option<Arc<dyn Op>> {
+    let grad = op.as_any().downcast_ref::<MaxPoolGrad>()?;
+    Some(Arc::new(FusedMaxPoolReluGrad(grad.0)))
+}
+
 impl Op for MaxPoolGrad {
     fn kind(&self) -> &'static OpKind {
         &MAX_POOL_GRAD
@@ -415,35 +492,7 @@ impl Op for MaxPoolGrad {
         self.0.infer_grad(i, false)
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => {
-            let (x, dy) = (k.float::<T>(0)?, k.float::<T>(1)?);
-            let g = self.0.geometry(x.shape())?;
-            check_shape("the pooled gradient", dy.shape(), &g.out_shape(g.c))?;
-            let (xs, ds, threads) = (flat(x), flat(dy), k.threads());
-            let (in_len, out_len) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
-            let dx = k.output_array::<T>(0, x.shape());
-            let dx = dx.as_slice_mut().expect("standard layout");
-            let (zero, tiled) = (<T as Float>::from_f64(0.0), windows_tile(&g));
-            by_images(&g, threads, dx, in_len, |g, images, dx| {
-                let xs = &xs[images.start * in_len..images.end * in_len];
-                let ds = &ds[images.start * out_len..images.end * out_len];
-                if tiled {
-                    max_pool_grad_tiled(xs, ds, g, dx);
-                    return;
-                }
-                dx.fill(zero);
-                for_each_window(xs, g, |o, max, taps| {
-                    let d = &ds[o..o + max.len()];
-                    for_each_argmax_tap(xs, max, taps, |t, hits| {
-                        let block = dx[t..t + d.len()].iter_mut().zip(d).zip(hits);
-                        for ((x, &d), &hit) in block {
-                            *x += if hit { d } else { zero };
-                        }
-                    });
-                });
-            });
-            Ok(())
-        })
+        crate::float_dispatch!(k.input(0), T => max_pool_grad_into::<T>(k, &self.0, false))
     }
     /// Piecewise constant in x (zero gradient); linear in dy: d dy = h gathered at the argmaxes.
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {

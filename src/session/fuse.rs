@@ -2,7 +2,8 @@
 //! `matmul(a, b) + bias` or `conv2d(x, w) + bias`, optionally followed by
 //! `relu`, becomes one product whose bias add and relu are applied while
 //! each tile of the output is still in cache, instead of three passes
-//! over it.
+//! over it; and in the backward pass, the max-pool gradient of a relu's
+//! output followed by that relu's gradient becomes one pass.
 //!
 //! A chain is fused only when nothing else in the run reads the product or
 //! the sum (no other node, fetch or control dependency) and no variable is
@@ -17,20 +18,18 @@ use petgraph::graph::NodeIndex;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// `[relu](product + bias)` as found in a plan.
+/// Nodes that one kernel computes, as found in a plan.
 #[derive(Clone, Debug)]
 pub(super) struct Chain {
-    /// The product node, matmul or conv2d (its inputs are the fused
-    /// kernel's first two).
-    pub product: NodeIndex,
-    /// The kernel that computes the chain from `[a, b, bias]`.
+    /// The node that names the kernel in messages (the product, or the
+    /// pooling gradient).
+    pub head: NodeIndex,
+    /// The chain's nodes before its last one, which need no step.
+    pub absorbed: Vec<NodeIndex>,
+    /// The kernel, computing the last node's output.
     pub kernel: Arc<dyn Op>,
-    /// The add node.
-    pub add: NodeIndex,
-    /// The relu node, if fused.
-    pub relu: Option<NodeIndex>,
-    /// The bias operand of the add.
-    pub bias: Tensor,
+    /// The kernel's inputs.
+    pub inputs: Vec<Tensor>,
 }
 
 /// The chains among the `order`ed nodes of a plan, by their last node.
@@ -64,6 +63,13 @@ pub(super) fn chains(
         reads.get(&t) == Some(&1) && !pinned.contains(&t.node()) && !fed.contains_key(&t)
     };
     let kind = |node: NodeIndex| st.nodes[node].op.kind().name;
+    // No variable update may run between a chain's first node and its
+    // last: the fused kernel reads the first node's operands there.
+    let updates_between = |first: NodeIndex, last: NodeIndex| {
+        order[position[&first]..position[&last]]
+            .iter()
+            .any(|&n| !st.nodes[n].op.updates().is_empty())
+    };
     // The single reader of a tensor among the plan's nodes.
     let mut reader: HashMap<Tensor, NodeIndex> = HashMap::new();
     for &node in order {
@@ -101,13 +107,7 @@ pub(super) fn chains(
             .copied()
             .filter(|&r| only_read_once(sum) && kind(r) == "Relu");
         let last = relu.unwrap_or(add);
-        // No variable update may run between the product's place and the
-        // chain's end: the fused kernel reads its operands there.
-        let (from, to) = (position[&node], position[&last]);
-        let updates_between = order[from..to]
-            .iter()
-            .any(|&n| !st.nodes[n].op.updates().is_empty());
-        if updates_between {
+        if updates_between(node, last) {
             continue;
         }
         let mut names = st.nodes[add].name.clone();
@@ -120,13 +120,41 @@ pub(super) fn chains(
                 .expect("checked above"),
         };
         let chain = Chain {
-            product: node,
+            head: node,
+            absorbed: [Some(node), relu.map(|_| add)]
+                .into_iter()
+                .flatten()
+                .collect(),
             kernel,
-            add,
-            relu,
-            bias,
+            inputs: vec![n.inputs[0], n.inputs[1], bias],
         };
         found.insert(last, chain);
+    }
+    // relu_grad(max_pool_grad(y, dy), y) with `y` a relu's output (the
+    // CNN's backward pass through `max_pool(relu(...))`).
+    for &node in order {
+        let n = &st.nodes[node];
+        let Some(kernel) = crate::ops::fused_max_pool_relu_grad(n.op.as_ref()) else {
+            continue;
+        };
+        let pooled = Tensor::new(gid, node, 0);
+        if !only_read_once(pooled) {
+            continue;
+        }
+        let Some(&r) = reader.get(&pooled) else {
+            continue;
+        };
+        let same_y = st.nodes[r].inputs.as_slice() == [pooled, n.inputs[0]];
+        if kind(r) != "ReluGrad" || !same_y || updates_between(node, r) {
+            continue;
+        }
+        let chain = Chain {
+            head: node,
+            absorbed: vec![node],
+            kernel,
+            inputs: n.inputs.clone(),
+        };
+        found.insert(r, chain);
     }
     found
 }

@@ -102,8 +102,7 @@ pub(crate) fn compile(
     };
     let absorbed: Vec<NodeIndex> = chains
         .values()
-        .flat_map(|c| [Some(c.product), c.relu.map(|_| c.add)])
-        .flatten()
+        .flat_map(|c| c.absorbed.iter().copied())
         .collect();
 
     let mut slots: HashMap<Tensor, usize> = HashMap::new();
@@ -143,15 +142,11 @@ pub(crate) fn compile(
                 n.info(),
                 n.inputs.iter().map(src_of).collect(),
             ),
-            Some(c) => {
-                let p = &st.nodes[c.product];
-                let inputs = [p.inputs[0], p.inputs[1], c.bias];
-                (
-                    c.kernel.clone(),
-                    p.info(),
-                    inputs.iter().map(src_of).collect(),
-                )
-            }
+            Some(c) => (
+                c.kernel.clone(),
+                st.nodes[c.head].info(),
+                c.inputs.iter().map(src_of).collect(),
+            ),
         };
         let mut outputs = Vec::with_capacity(n.outputs.len());
         for k in 0..n.outputs.len() {
@@ -165,7 +160,7 @@ pub(crate) fn compile(
         }
         steps.push(Step {
             op,
-            node: chain.map_or(node, |c| c.product),
+            node: chain.map_or(node, |c| c.head),
             info,
             inputs,
             outputs,
