@@ -722,7 +722,7 @@ impl Op for FusedConv2D {
         &FUSED_CONV2D
     }
     fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        Err("a fused kernel is built by the session, not as a graph node".into())
+        super::fused::not_a_graph_node()
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         let threads = k.threads();

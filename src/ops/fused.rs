@@ -9,6 +9,12 @@ use std::sync::Arc;
 
 static FUSED_MATMUL: OpKind = OpKind::not_differentiable("_FusedMatMul");
 
+/// `Op::infer` of every fused kernel: they are only built by the session
+/// for a plan, never added to a graph.
+pub(super) fn not_a_graph_node() -> Result<Vec<TensorSpec>, String> {
+    Err("a fused kernel is built by the session, not as a graph node".into())
+}
+
 /// `relu(matmul(a, b) + bias)` (or without the relu) in one kernel: the
 /// bias and relu are applied to each tile of the product while it is
 /// still in registers or cache. Inputs: `[a, b, bias]`.
@@ -55,7 +61,7 @@ impl Op for FusedMatMul {
         &FUSED_MATMUL
     }
     fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        Err("a fused kernel is built by the session, not as a graph node".into())
+        super::fused::not_a_graph_node()
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         crate::float_dispatch!(k.input(0), T => self.run::<T>(k))

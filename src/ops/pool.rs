@@ -467,7 +467,7 @@ impl Op for FusedMaxPoolReluGrad {
         &FUSED_MAX_POOL_RELU_GRAD
     }
     fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        Err("a fused kernel is built by the session, not as a graph node".into())
+        super::fused::not_a_graph_node()
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         crate::float_dispatch!(k.input(0), T => max_pool_grad_into::<T>(k, &self.0, true))
