@@ -1,8 +1,9 @@
 //! Persistent worker threads that share one kernel's work with the calling
 //! thread (TF's intra-op thread pool).
 //!
-//! [`run`] hands `tasks` indexed tasks to the caller and up to
-//! `threads - 1` pool workers, which claim them one at a time. The caller
+//! [`for_each`] hands the parts of a job (chunks of an output, per-thread
+//! buffers, ...) to the caller and up to `threads - 1` pool workers, which
+//! claim them one at a time. The caller
 //! always takes part, so when the other cores are busy it simply does more
 //! of the tasks itself: splitting never waits on a worker that has not
 //! started. Workers spin briefly after a job before they sleep, so the
@@ -154,7 +155,7 @@ impl Pool {
 /// another thread is using the pool (or from inside a task), everything
 /// runs on the caller. A panic in a task is re-raised on the caller, once
 /// the tasks other threads had claimed have finished.
-pub(crate) fn run(threads: usize, tasks: usize, f: impl Fn(usize) + Sync) {
+fn run(threads: usize, tasks: usize, f: impl Fn(usize) + Sync) {
     let helpers = threads.saturating_sub(1).min(tasks.saturating_sub(1));
     let pool = pool();
     if helpers == 0 || pool.busy.swap(true, Ordering::Acquire) {
@@ -203,11 +204,30 @@ pub(crate) fn run(threads: usize, tasks: usize, f: impl Fn(usize) + Sync) {
     }
 }
 
+/// Calls `f` on each item of `parts`, once, on the calling thread and up
+/// to `threads - 1` pool workers, which take the items one at a time in
+/// order (so the caller does them all when no worker is free), and returns
+/// when all are done. The items are typically disjoint mutable parts of an
+/// output, e.g. `out.chunks_mut(n)`. As [`run`] otherwise.
+pub(crate) fn for_each<I>(threads: usize, parts: I, f: impl Fn(I::Item) + Sync)
+where
+    I: ExactSizeIterator + Send,
+    I::Item: Send,
+{
+    let tasks = parts.len();
+    let parts = Mutex::new(parts);
+    run(threads, tasks, |_| {
+        let part = parts.lock().unwrap_or_else(|e| e.into_inner()).next();
+        if let Some(part) = part {
+            f(part);
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
-    use super::run;
+    use super::{for_each, run};
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
 
     #[test]
     fn every_task_runs_once() {
@@ -223,16 +243,14 @@ mod tests {
     }
 
     #[test]
-    fn tasks_can_hand_out_disjoint_mutable_parts() {
-        let mut data = vec![0usize; 1000];
-        let parts = Mutex::new(data.chunks_mut(100).enumerate());
-        run(2, 10, |_| {
-            let next = parts.lock().unwrap().next();
-            if let Some((i, part)) = next {
+    fn for_each_hands_out_disjoint_mutable_parts() {
+        for threads in 1..4 {
+            let mut data = vec![0usize; 1000];
+            for_each(threads, data.chunks_mut(100).enumerate(), |(i, part)| {
                 part.iter_mut().for_each(|x| *x = i);
-            }
-        });
-        assert!(data.iter().enumerate().all(|(j, &x)| x == j / 100));
+            });
+            assert!(data.iter().enumerate().all(|(j, &x)| x == j / 100));
+        }
     }
 
     #[test]

@@ -507,7 +507,7 @@ fn run_tiles<T: Float>(
 ) {
     let next = Mutex::new((0, out_all));
     let take = || {
-        let mut guard = next.lock().ok()?;
+        let mut guard = next.lock().unwrap_or_else(|e| e.into_inner());
         let (start, rest) = &mut *guard;
         if *start >= n {
             return None;
@@ -523,13 +523,7 @@ fn run_tiles<T: Float>(
             work(buffer, images, out);
         }
     };
-    let buffers = Mutex::new(scratch.chunks_mut(t.tile_len()));
-    crate::parallel::run(t.workers, t.workers, |_| {
-        let buffer = buffers.lock().unwrap_or_else(|e| e.into_inner()).next();
-        if let Some(buffer) = buffer {
-            worker(buffer);
-        }
-    });
+    crate::parallel::for_each(t.workers, scratch.chunks_mut(t.tile_len()), worker);
 }
 
 /// A filter as the `[kh*kw*c, o]` matrix matching the patches' columns.
@@ -648,12 +642,8 @@ fn conv_backprop_filter<T: Float>(
                 .chunks_mut(t.tile_len())
                 .zip(parts.chunks_mut(part_len))
                 .enumerate();
-            let jobs = Mutex::new(jobs);
-            crate::parallel::run(t.workers, t.workers, |_| {
-                let job = jobs.lock().unwrap_or_else(|e| e.into_inner()).next();
-                if let Some((w, (buffer, part))) = job {
-                    work(buffer, part, share(w));
-                }
+            crate::parallel::for_each(t.workers, jobs, |(w, (buffer, part))| {
+                work(buffer, part, share(w))
             });
             for part in parts.chunks(part_len) {
                 for (d, p) in dw.iter_mut().zip(part) {

@@ -384,13 +384,8 @@ pub(crate) fn split_rows<T: Send>(
     // A few parts per thread, so a thread on a busy core takes fewer.
     let rows_per_part = (out.len() / row).div_ceil(4 * threads).max(1);
     let part = rows_per_part * row;
-    let parts = out.len().div_ceil(part);
-    let next = std::sync::Mutex::new(out.chunks_mut(part).enumerate());
-    crate::parallel::run(threads, parts, |_| {
-        let taken = next.lock().unwrap_or_else(|e| e.into_inner()).next();
-        if let Some((i, o)) = taken {
-            f(i * part, o);
-        }
+    crate::parallel::for_each(threads, out.chunks_mut(part).enumerate(), |(i, o)| {
+        f(i * part, o)
     });
 }
 

@@ -90,10 +90,8 @@ pub(super) fn gemm_into<T: Element + LinalgScalar + PartialOrd>(
         return;
     }
     let axis = Axis(if by_rows { 0 } else { 1 });
-    let tasks = std::sync::Mutex::new(out.axis_chunks_iter_mut(axis, block).enumerate());
-    crate::parallel::run(threads, blocks, |_| {
-        let next = tasks.lock().unwrap_or_else(|e| e.into_inner()).next();
-        let Some((i, o)) = next else { return };
+    let tasks = out.axis_chunks_iter_mut(axis, block).enumerate();
+    crate::parallel::for_each(threads, tasks, |(i, o)| {
         let r = i * block..i * block + o.len_of(axis);
         if by_rows {
             mat_mul(a.slice(s![r, ..]), b, o, false, bias, relu);

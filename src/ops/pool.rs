@@ -12,7 +12,7 @@ use crate::dtype::Shape;
 use crate::graph::{Tensor, TensorSpec};
 use smallvec::SmallVec;
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 static MAX_POOL: OpKind = OpKind::differentiable("MaxPool");
 static MAX_POOL_GRAD: OpKind = OpKind::differentiable("MaxPoolGrad");
@@ -98,7 +98,7 @@ impl PoolAttrs {
 const PARALLEL_MIN_LEN: usize = 1 << 18;
 
 /// Runs `work(g, images, out)` on contiguous shares of the batch, one per
-/// thread (large inputs only): `g` is the geometry of the share's images,
+/// thread (large inputs only; the last share may be smaller): `g` is the geometry of the share's images,
 /// `out` its part of `out_all` (`out_per_image` elements per image).
 fn by_images<T: Float>(
     g: &Geometry,
@@ -116,26 +116,15 @@ fn by_images<T: Float>(
         work(g, 0..g.n, out_all);
         return;
     }
-    let mut rest = out_all;
-    let mut w = 0;
-    let shares = Mutex::new(std::iter::from_fn(move || {
-        (w < workers).then(|| {
-            let images = w * g.n / workers..(w + 1) * g.n / workers;
-            w += 1;
-            let (out, tail) = std::mem::take(&mut rest).split_at_mut(images.len() * out_per_image);
-            rest = tail;
-            let share = Geometry {
-                n: images.len(),
-                ..*g
-            };
-            (share, images, out)
-        })
-    }));
-    crate::parallel::run(workers, workers, |_| {
-        let next = shares.lock().unwrap_or_else(|e| e.into_inner()).next();
-        if let Some((share, images, out)) = next {
-            work(&share, images, out);
-        }
+    let per_share = g.n.div_ceil(workers);
+    let shares = out_all.chunks_mut(per_share * out_per_image).enumerate();
+    crate::parallel::for_each(workers, shares, |(i, out)| {
+        let images = i * per_share..i * per_share + out.len() / out_per_image;
+        let share = Geometry {
+            n: images.len(),
+            ..*g
+        };
+        work(&share, images, out);
     });
 }
 

@@ -167,12 +167,8 @@ fn adam_parallel<T: Float>(
         .zip(m.chunks_mut(part))
         .zip(v.chunks_mut(part))
         .zip(g.chunks(part));
-    let parts = std::sync::Mutex::new(parts);
-    crate::parallel::run(threads, g.len().div_ceil(part), |_| {
-        let next = parts.lock().unwrap_or_else(|e| e.into_inner()).next();
-        if let Some((((w, m), v), g)) = next {
-            adam_slices(w, m, v, g, h);
-        }
+    crate::parallel::for_each(threads, parts, |(((w, m), v), g)| {
+        adam_slices(w, m, v, g, h)
     });
 }
 
