@@ -658,6 +658,27 @@ pub(super) fn array<T: Float>(shape: &[usize], data: Vec<T>) -> ArrayD<T> {
     ArrayD::from_shape_vec(IxDyn(shape), data).expect("sized")
 }
 
+/// conv2d's kernel: inputs `[x, filter]` into output 0, then `bias` (one
+/// value per output channel) added and relu, as the fused kernel asks.
+fn conv2d_kernel<T: Float>(
+    k: &mut Kernel<'_>,
+    attrs: &ConvAttrs,
+    bias: Option<&ArrayD<T>>,
+    relu: bool,
+) -> Result<(), KernelError> {
+    let threads = k.threads();
+    let (x, f) = (k.float::<T>(0)?, k.float::<T>(1)?);
+    let (g, o) = attrs.geometry(x.shape(), f.shape())?;
+    let bias = super::fused::bias_row(bias, o, || {
+        format!("a convolution with {o} output channels")
+    })?;
+    let (xs, fs) = (flat(x), flat(f));
+    let y = k.output_array::<T>(0, &g.out_shape(o));
+    let y = y.as_slice_mut().expect("standard layout");
+    conv_forward(&xs, &fs, &g, o, threads, y, (bias, relu));
+    Ok(())
+}
+
 /// `conv2d(input, filter)`.
 #[derive(Debug)]
 struct Conv2D(ConvAttrs);
@@ -672,16 +693,7 @@ impl Op for Conv2D {
         Ok(vec![TensorSpec::new(i[0].dtype, shape)])
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        let threads = k.threads();
-        crate::float_dispatch!(k.input(0), T => {
-            let (x, f) = (k.float::<T>(0)?, k.float::<T>(1)?);
-            let (g, o) = self.0.geometry(x.shape(), f.shape())?;
-            let (xs, fs) = (flat(x), flat(f));
-            let y = k.output_array::<T>(0, &g.out_shape(o));
-            let y = y.as_slice_mut().expect("standard layout");
-            conv_forward(&xs, &fs, &g, o, threads, y, (None, false));
-            Ok(())
-        })
+        crate::float_dispatch!(k.input(0), T => conv2d_kernel::<T>(k, &self.0, None, false))
     }
     /// y = x (*) w: dx = backprop_input(x, w, dy), dw = backprop_filter(x, w, dy).
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
@@ -715,26 +727,10 @@ impl Op for FusedConv2D {
         super::fused::not_a_graph_node()
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        let threads = k.threads();
         crate::float_dispatch!(k.input(0), T => {
-            let (x, f, bias) = (k.float::<T>(0)?, k.float::<T>(1)?, k.float::<T>(2)?);
-            let (g, o) = self.attrs.geometry(x.shape(), f.shape())?;
-            let bias = match bias.as_slice() {
-                Some(b) if b.len() == o => b,
-                _ => {
-                    return Err(format!(
-                        "{} adds a bias of shape {:?} to a convolution with {o} output channels",
-                        self.fused,
-                        bias.shape()
-                    )
-                    .into())
-                }
-            };
-            let (xs, fs) = (flat(x), flat(f));
-            let y = k.output_array::<T>(0, &g.out_shape(o));
-            let y = y.as_slice_mut().expect("standard layout");
-            conv_forward(&xs, &fs, &g, o, threads, y, (Some(bias), self.relu));
-            Ok(())
+            let bias = k.float::<T>(2)?;
+            conv2d_kernel(k, &self.attrs, Some(bias), self.relu)
+                .map_err(|e| super::fused::in_fused(e, &self.fused))
         })
     }
     fn attrs(&self) -> String {

@@ -2,12 +2,36 @@
 //! when it compiles a run (as TF's grappler remapper does). They are never
 //! graph nodes: gradients, listings and traced runs see the original ones.
 
-use super::matmul::{check_inner, flip, gemm_into, view2};
+use super::matmul::matmul2;
 use super::{Float, Kernel, KernelError, Op, OpKind};
 use crate::graph::TensorSpec;
+use ndarray::ArrayD;
 use std::sync::Arc;
 
 static FUSED_MATMUL: OpKind = OpKind::not_differentiable("_FusedMatMul");
+
+/// The bias row of a fused kernel's epilogue, checked against the `n`
+/// values per output row it adds to (`what` describes the output, and is
+/// only built for the error).
+pub(super) fn bias_row<T>(
+    bias: Option<&ArrayD<T>>,
+    n: usize,
+    what: impl FnOnce() -> String,
+) -> Result<Option<&[T]>, String> {
+    match bias.map(|v| (v.as_slice(), v)) {
+        None => Ok(None),
+        Some((Some(row), _)) if row.len() == n => Ok(Some(row)),
+        Some((_, v)) => Err(format!("a bias of shape {:?} for {}", v.shape(), what())),
+    }
+}
+
+/// A fused kernel's error, naming the nodes it stands for.
+pub(super) fn in_fused(e: KernelError, fused: &str) -> KernelError {
+    match e {
+        KernelError::Message(m) => KernelError::Message(format!("{m} (in the fused {fused})")),
+        other => other,
+    }
+}
 
 /// `Op::infer` of every fused kernel: they are only built by the session
 /// for a plan, never added to a graph.
@@ -29,30 +53,13 @@ struct FusedMatMul {
 
 impl FusedMatMul {
     fn run<T: Float>(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        let (a, b, bias) = (k.float::<T>(0)?, k.float::<T>(1)?, k.float::<T>(2)?);
-        let a = flip(view2(a)?, self.transpose_a);
-        let b = flip(view2(b)?, self.transpose_b);
-        check_inner(&a, &b)?;
-        let (m, n) = (a.nrows(), b.ncols());
-        let bias = match bias.as_slice() {
-            Some(s) if s.len() == n => s,
-            _ => {
-                return Err(format!(
-                    "{} adds a bias of shape {:?} to a product of shape [{m}, {n}]",
-                    self.fused,
-                    bias.shape()
-                )
-                .into())
+        let bias = k.float::<T>(2)?;
+        matmul2(k, self.transpose_a, self.transpose_b, Some(bias), self.relu).map_err(|e| match e {
+            KernelError::Message(m) => {
+                KernelError::Message(format!("{m} (in the fused {})", self.fused))
             }
-        };
-        let threads = k.threads();
-        let out = k.output_array::<T>(0, &[m, n]);
-        let out = out
-            .view_mut()
-            .into_dimensionality()
-            .map_err(|e| e.to_string())?;
-        gemm_into(a, b, out, threads, Some(bias), self.relu);
-        Ok(())
+            other => other,
+        })
     }
 }
 

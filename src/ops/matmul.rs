@@ -23,7 +23,7 @@ struct MatMul {
 }
 
 /// Checks that `a`'s columns match `b`'s rows.
-pub(super) fn check_inner<T>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>) -> Result<(), String> {
+fn check_inner<T>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>) -> Result<(), String> {
     if a.ncols() != b.nrows() {
         return Err(format!(
             "matmul inner dimensions differ: [{}, {}] x [{}, {}]",
@@ -37,7 +37,7 @@ pub(super) fn check_inner<T>(a: &ArrayView2<'_, T>, b: &ArrayView2<'_, T>) -> Re
 }
 
 /// `v`, or its transpose when `t`.
-pub(super) fn flip<T>(v: ArrayView2<'_, T>, t: bool) -> ArrayView2<'_, T> {
+fn flip<T>(v: ArrayView2<'_, T>, t: bool) -> ArrayView2<'_, T> {
     if t {
         v.reversed_axes()
     } else {
@@ -72,7 +72,7 @@ const PARALLEL_BLOCK: usize = 32;
 /// epilogue); large products are split into blocks of rows (or columns) of
 /// `out` that the calling thread and up to `threads - 1` pool workers take
 /// one at a time, so a thread slowed by a busy core does less of the work.
-pub(super) fn gemm_into<T: Element + LinalgScalar + PartialOrd>(
+fn gemm_into<T: Element + LinalgScalar + PartialOrd>(
     a: ArrayView2<'_, T>,
     b: ArrayView2<'_, T>,
     mut out: ArrayViewMut2<'_, T>,
@@ -111,29 +111,34 @@ pub(crate) fn matmul_transposes(op: &dyn Op) -> Option<(bool, bool)> {
 }
 
 /// `x` as a matrix view.
-pub(super) fn view2<T>(x: &ArrayD<T>) -> Result<ArrayView2<'_, T>, String> {
+fn view2<T>(x: &ArrayD<T>) -> Result<ArrayView2<'_, T>, String> {
     x.view()
         .into_dimensionality::<Ix2>()
         .map_err(|e| e.to_string())
 }
 
 /// The product of two matrices (with optional transposes, as views) into
-/// output 0's reused buffer.
-fn matmul2<T: Element + LinalgScalar + PartialOrd + num_traits::Zero>(
+/// output 0's reused buffer, then `bias` (one value per column) added to
+/// every row and relu: the fused kernel's epilogue.
+pub(super) fn matmul2<T: Element + LinalgScalar + PartialOrd + num_traits::Zero>(
     k: &mut Kernel<'_>,
     ta: bool,
     tb: bool,
+    bias: Option<&ArrayD<T>>,
+    relu: bool,
 ) -> Result<(), KernelError> {
     let (a, b) = (k.float_or_int::<T>(0)?, k.float_or_int::<T>(1)?);
     let (a, b) = (flip(view2(a)?, ta), flip(view2(b)?, tb));
     check_inner(&a, &b)?;
+    let (m, n) = (a.nrows(), b.ncols());
+    let bias = super::fused::bias_row(bias, n, || format!("a product of shape [{m}, {n}]"))?;
     let threads = k.threads();
-    let out = k.output_array::<T>(0, &[a.nrows(), b.ncols()]);
+    let out = k.output_array::<T>(0, &[m, n]);
     let out = out
         .view_mut()
         .into_dimensionality::<Ix2>()
         .map_err(|e| e.to_string())?;
-    gemm_into(a, b, out, threads, None, false);
+    gemm_into(a, b, out, threads, bias, relu);
     Ok(())
 }
 
@@ -264,7 +269,7 @@ impl Op for MatMul {
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         let (ta, tb) = (self.transpose_a, self.transpose_b);
         if k.input(0).shape().len() == 2 && k.input(1).shape().len() == 2 {
-            return crate::numeric_dispatch!(k.input(0), T => matmul2::<T>(k, ta, tb));
+            return crate::numeric_dispatch!(k.input(0), T => matmul2::<T>(k, ta, tb, None, false));
         }
         crate::numeric_dispatch!(k.input(0), T => {
             let a = T::from_value(k.input(0)).expect("dispatched");
