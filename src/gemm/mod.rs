@@ -85,7 +85,7 @@ pub fn sgemm(
         if !epilogue.accumulate {
             c.fill(0.0);
         }
-        finish(c, &epilogue);
+        bias_relu(c, epilogue.bias, epilogue.relu);
         return;
     }
     #[cfg(target_arch = "x86_64")]
@@ -95,15 +95,11 @@ pub fn sgemm(
     }
     let beta = if epilogue.accumulate { 1.0 } else { 0.0 };
     general_mat_mul(1.0, &a, &b, beta, &mut c);
-    finish(c, &epilogue);
-}
-
-/// The epilogue's bias and relu as a separate pass over `c`.
-fn finish(c: ArrayViewMut2<'_, f32>, epilogue: &Epilogue<'_>) {
     bias_relu(c, epilogue.bias, epilogue.relu);
 }
 
-/// Adds `bias` to every row of `c`, then relu (which keeps NaN).
+/// Adds `bias` to every row of `c`, then relu (which keeps NaN): the
+/// epilogue as a separate pass, where the product had none.
 fn bias_relu<T: LinalgScalar + PartialOrd>(
     mut c: ArrayViewMut2<'_, T>,
     bias: Option<&[T]>,

@@ -86,8 +86,7 @@ pub(super) fn chains(
             let spec = &st.nodes[t.node()].outputs[t.index()];
             spec.shape.rank() == Some(2)
         });
-        let convolution = crate::ops::fused_conv2d(n.op.as_ref(), false, String::new()).is_some();
-        let fusable = (transposes.is_some() && matrices) || convolution;
+        let fusable = (transposes.is_some() && matrices) || kind(node) == "Conv2D";
         if !fusable || !n.outputs[0].dtype.is_float() {
             continue;
         }
@@ -117,7 +116,7 @@ pub(super) fn chains(
         let kernel = match transposes {
             Some(t) => crate::ops::fused_matmul(t, relu.is_some(), names),
             None => crate::ops::fused_conv2d(n.op.as_ref(), relu.is_some(), names)
-                .expect("checked above"),
+                .expect("a Conv2D node's op"),
         };
         let chain = Chain {
             head: node,
