@@ -162,6 +162,15 @@ fn gemms(c: &mut Criterion) {
     gemm_shape(c, (128, 200, 784), false, true);
     gemm_shape(c, (1000, 800, 64), false, false);
     gemm_shape(c, (1000, 3136, 1024), false, false);
+    // The CNN's training step at batch 50: the 3136x1024 layer forward,
+    // its filter gradient and its input gradient; conv2's three products
+    // over a tile of 3 images (588 patch rows of 800).
+    gemm_shape(c, (50, 3136, 1024), false, false);
+    gemm_shape(c, (3136, 50, 1024), true, false);
+    gemm_shape(c, (50, 1024, 3136), false, true);
+    gemm_shape(c, (588, 800, 64), false, false);
+    gemm_shape(c, (800, 588, 64), true, false);
+    gemm_shape(c, (588, 64, 800), false, true);
 }
 
 criterion_group! {

@@ -1,14 +1,19 @@
-//! The session runs `relu(matmul(a, b) + bias)` chains as one kernel
+//! The session runs `relu(matmul(a, b) + bias)` chains, and updates with
+//! the products that compute their gradients, as one kernel
 //! (`Session::run`), while traced runs execute every node: both must give
 //! bitwise the same values, in training graphs too, and fusion must not
-//! happen where another reader needs the product or the sum.
+//! happen where another reader needs the product or the sum, or where the
+//! product reads what the update changes.
 
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tensorgraph::session::SessionOptions;
-use tensorgraph::train::{AdamOptimizer, Optimizer};
-use tensorgraph::{feed, nn, ops, DType, Graph, Session, Tensor, Value};
+use tensorgraph::train::{
+    AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, Optimizer,
+    RMSPropOptimizer,
+};
+use tensorgraph::{feed, nn, ops, DType, Graph, Operation, Session, Tensor, Value};
 
 fn random(shape: (usize, usize), seed: u64) -> Array2<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -248,4 +253,147 @@ fn max_pool_gradient_then_relu_gradient_match_their_nodes() {
         assert_eq!(fused, values(unfused));
         assert!(fused.iter().any(|&v| v != 0.0));
     }
+}
+
+/// Builds the update ops of a training graph from its loss.
+type Minimize = fn(Tensor) -> Operation;
+
+/// A two-layer regression trained by `minimize`, in `dtype`: the first
+/// layer's weight gradient (`x^T dh`, 600 x 300 at batch 64) takes two
+/// blocks of the fused update on one thread and is split over two.
+fn regression(
+    dtype: DType,
+    minimize: Minimize,
+) -> (
+    Graph,
+    Tensor,
+    Tensor,
+    Tensor,
+    Operation,
+    Operation,
+    [Tensor; 2],
+) {
+    let g = Graph::new();
+    let cast = |a: Array2<f32>| -> Value {
+        match dtype {
+            DType::Float64 => a.mapv(f64::from).into_dyn().into(),
+            _ => a.into_dyn().into(),
+        }
+    };
+    let x = g.placeholder(dtype, [None, Some(600)], "x");
+    let y = g.placeholder(dtype, [None, Some(10)], "y");
+    let w1 = g.variable(g.constant(cast(random((600, 300), 20) * 0.05)), "w1");
+    let w2 = g.variable(g.constant(cast(random((300, 10), 21) * 0.1)), "w2");
+    let h = nn::relu(ops::matmul(x, w1, false, false));
+    let d = ops::matmul(h, w2, false, false) - y;
+    let loss = (d * d).reduce_mean(None, false);
+    let train = minimize(loss);
+    let init = g.global_variables_initializer();
+    (g, x, y, loss, train, init, [w1, w2])
+}
+
+#[test]
+fn updates_fused_with_their_gradient_products_follow_the_unfused_trajectory() {
+    let rules: [(&str, Minimize); 7] = [
+        ("_FusedApplyGradientDescent", |l| {
+            GradientDescentOptimizer::new(0.05).minimize(l)
+        }),
+        ("_FusedApplyMomentum", |l| {
+            MomentumOptimizer::new(0.05, 0.9).minimize(l)
+        }),
+        ("_FusedApplyMomentum", |l| {
+            MomentumOptimizer::new(0.05, 0.9)
+                .use_nesterov(true)
+                .minimize(l)
+        }),
+        ("_FusedApplyAdam", |l| AdamOptimizer::new(0.01).minimize(l)),
+        ("_FusedApplyRMSProp", |l| {
+            RMSPropOptimizer::new(0.01).momentum(0.5).minimize(l)
+        }),
+        ("_FusedApplyCenteredRMSProp", |l| {
+            RMSPropOptimizer::new(0.01).centered(true).minimize(l)
+        }),
+        ("_FusedApplyAdagrad", |l| {
+            AdagradOptimizer::new(0.05).minimize(l)
+        }),
+    ];
+    let cases = rules
+        .iter()
+        .map(|&(kernel, minimize)| (DType::Float32, kernel, minimize))
+        .chain([(DType::Float64, rules[3].0, rules[3].1)]);
+    for (dtype, kernel, minimize) in cases {
+        for threads in [1, 2] {
+            let xv = random((64, 600), 22);
+            let yv = random((64, 10), 23);
+            let (xv, yv): (Value, Value) = match dtype {
+                DType::Float64 => (
+                    xv.mapv(f64::from).into_dyn().into(),
+                    yv.mapv(f64::from).into_dyn().into(),
+                ),
+                _ => (xv.into_dyn().into(), yv.into_dyn().into()),
+            };
+            let mut runs = Vec::new();
+            for traced in [false, true] {
+                let (g, x, y, loss, train, init, weights) = regression(dtype, minimize);
+                let options = SessionOptions {
+                    intra_op_threads: threads,
+                };
+                let mut s = Session::with_options(&g, options);
+                s.run(init, &feed! {}).unwrap();
+                let f = feed! { x => &xv, y => &yv };
+                if !traced {
+                    let kernels = s.plan_kernels((loss, train), &f).unwrap();
+                    let fused = kernels.iter().filter(|k| k.starts_with(kernel)).count();
+                    assert_eq!(fused, 2, "{kernel}, {threads} threads: {kernels:?}");
+                    // The weight gradients (x^T dy) are not run on their own.
+                    let alone =
+                        |k: &&String| k.starts_with("MatMul ") && k.ends_with("_grad/MatMul_1");
+                    assert!(!kernels.iter().any(|k| alone(&k)), "{kernels:?}");
+                }
+                let mut losses = Vec::new();
+                for _ in 0..5 {
+                    let (l, ()) = if traced {
+                        s.run_traced((loss, train), &f).unwrap().0
+                    } else {
+                        s.run((loss, train), &f).unwrap()
+                    };
+                    losses.push(l);
+                }
+                let w = weights.map(|w| s.run(w, &feed! {}).unwrap());
+                runs.push((losses, w));
+            }
+            assert_eq!(runs[0], runs[1], "{kernel} ({dtype}), {threads} threads");
+            let losses = &runs[0].0;
+            assert_ne!(losses[0], losses[4], "{kernel}: training moves");
+        }
+    }
+}
+
+#[test]
+fn an_update_whose_gradient_reads_the_variable_is_not_fused() {
+    // grad = c w: every block of rows of the product reads all of w, so a
+    // block-by-block update would change w under the blocks after it.
+    let g = Graph::new();
+    let c = random((512, 512), 24) * 0.01;
+    let w0 = random((512, 512), 25);
+    let w = g.variable(g.constant(w0.clone().into_dyn()), "w");
+    let grad = ops::matmul(g.constant(c.clone().into_dyn()), w, false, false);
+    let train = GradientDescentOptimizer::new(0.5).apply_gradients(&[(Some(grad), w)], None);
+    let init = g.global_variables_initializer();
+    let mut s = Session::new(&g);
+    s.run(init, &feed! {}).unwrap();
+    let kernels = s.plan_kernels(train, &feed! {}).unwrap();
+    assert!(
+        !kernels.iter().any(|k| k.starts_with("_Fused")),
+        "{kernels:?}"
+    );
+    s.run(train, &feed! {}).unwrap();
+    let got = s.run(w, &feed! {}).unwrap().into_array::<f32>().unwrap();
+    let expected = &w0 - &(c.dot(&w0) * 0.5);
+    let err = (&got - &expected.into_dyn()).mapv(f32::abs);
+    assert!(
+        err.iter().all(|&e| e < 1e-5),
+        "max error {:?}",
+        err.iter().copied().fold(0.0, f32::max)
+    );
 }

@@ -5,14 +5,13 @@
 //! two are each other's adjoints, so every gradient here is built from the
 //! ops of this file again and second derivatives work.
 
+use super::scratch::with_scratch;
 use super::{Float, GradCtx, Kernel, KernelError, Op, OpKind};
 use crate::dtype::{Dim, Shape};
 use crate::gemm::mat_mul;
 use crate::graph::{Tensor, TensorSpec};
 use ndarray::{ArrayD, ArrayView2, ArrayViewMut2, IxDyn};
-use std::any::Any;
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
@@ -467,30 +466,6 @@ impl Tiling {
     fn tile_len(&self) -> usize {
         self.images * self.per_image * self.width
     }
-}
-
-thread_local! {
-    /// The calling thread's patches buffer, kept across runs (one per
-    /// element type in use: the last one).
-    static SCRATCH: RefCell<Box<dyn Any>> = RefCell::new(Box::new(()));
-}
-
-/// Calls `f` with a zero-initialized-once buffer of `len` elements kept
-/// across calls on this thread (contents stale).
-fn with_scratch<T: Float, R>(len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut held) => {
-            if !held.is::<Vec<T>>() {
-                *held = Box::new(Vec::<T>::new());
-            }
-            let v = held.downcast_mut::<Vec<T>>().expect("just set");
-            if v.len() < len {
-                v.resize(len, T::zero());
-            }
-            f(&mut v[..len])
-        }
-        Err(_) => f(&mut vec![T::zero(); len]),
-    })
 }
 
 /// Runs `work(buffer, images, out)` for every tile of images, on

@@ -26,7 +26,7 @@ pub(super) fn bias_row<T>(
 }
 
 /// A fused kernel's error, naming the nodes it stands for.
-pub(super) fn in_fused(e: KernelError, fused: &str) -> KernelError {
+pub(crate) fn in_fused(e: KernelError, fused: &str) -> KernelError {
     match e {
         KernelError::Message(m) => KernelError::Message(format!("{m} (in the fused {fused})")),
         other => other,
@@ -35,7 +35,7 @@ pub(super) fn in_fused(e: KernelError, fused: &str) -> KernelError {
 
 /// `Op::infer` of every fused kernel: they are only built by the session
 /// for a plan, never added to a graph.
-pub(super) fn not_a_graph_node() -> Result<Vec<TensorSpec>, String> {
+pub(crate) fn not_a_graph_node() -> Result<Vec<TensorSpec>, String> {
     Err("a fused kernel is built by the session, not as a graph node".into())
 }
 
@@ -54,12 +54,8 @@ struct FusedMatMul {
 impl FusedMatMul {
     fn run<T: Float>(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         let bias = k.float::<T>(2)?;
-        matmul2(k, self.transpose_a, self.transpose_b, Some(bias), self.relu).map_err(|e| match e {
-            KernelError::Message(m) => {
-                KernelError::Message(format!("{m} (in the fused {})", self.fused))
-            }
-            other => other,
-        })
+        matmul2(k, self.transpose_a, self.transpose_b, Some(bias), self.relu)
+            .map_err(|e| in_fused(e, &self.fused))
     }
 }
 

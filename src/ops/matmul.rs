@@ -85,7 +85,7 @@ fn gemm_into<T: Element + LinalgScalar + PartialOrd>(
     let len = if by_rows { m } else { n };
     let block = PARALLEL_BLOCK.max(len.div_ceil(4 * threads.max(1)));
     let blocks = len.div_ceil(block);
-    if threads < 2 || m * k * n < PARALLEL_MIN_WORK || blocks < 2 {
+    if threads < 2 || !worth_splitting(m, k, n) || blocks < 2 {
         mat_mul(a, b, out, false, bias, relu);
         return;
     }
@@ -117,6 +117,24 @@ fn view2<T>(x: &ArrayD<T>) -> Result<ArrayView2<'_, T>, String> {
         .map_err(|e| e.to_string())
 }
 
+/// The operands of a product of two matrices, `a` and `b` as matrix
+/// views, transposed where `ta` (`tb`) says, checked to fit.
+pub(crate) fn matrix_operands<'a, T>(
+    a: &'a ArrayD<T>,
+    b: &'a ArrayD<T>,
+    ta: bool,
+    tb: bool,
+) -> Result<(ArrayView2<'a, T>, ArrayView2<'a, T>), String> {
+    let (a, b) = (flip(view2(a)?, ta), flip(view2(b)?, tb));
+    check_inner(&a, &b)?;
+    Ok((a, b))
+}
+
+/// Whether an `m x k x n` product is large enough to split over threads.
+pub(crate) fn worth_splitting(m: usize, k: usize, n: usize) -> bool {
+    m * k * n >= PARALLEL_MIN_WORK
+}
+
 /// The product of two matrices (with optional transposes, as views) into
 /// output 0's reused buffer, then `bias` (one value per column) added to
 /// every row and relu: the fused kernel's epilogue.
@@ -128,8 +146,7 @@ pub(super) fn matmul2<T: Element + LinalgScalar + PartialOrd + num_traits::Zero>
     relu: bool,
 ) -> Result<(), KernelError> {
     let (a, b) = (k.float_or_int::<T>(0)?, k.float_or_int::<T>(1)?);
-    let (a, b) = (flip(view2(a)?, ta), flip(view2(b)?, tb));
-    check_inner(&a, &b)?;
+    let (a, b) = matrix_operands(a, b, ta, tb)?;
     let (m, n) = (a.nrows(), b.ncols());
     let bias = super::fused::bias_row(bias, n, || format!("a product of shape [{m}, {n}]"))?;
     let threads = k.threads();

@@ -24,6 +24,7 @@ mod nn;
 mod pool;
 mod random;
 mod reduce;
+pub(crate) mod scratch;
 mod slicing;
 mod state;
 
@@ -35,7 +36,7 @@ pub(crate) use conv::fused_conv2d;
 pub use conv::*;
 pub use dropout::*;
 pub use elementwise::*;
-pub(crate) use fused::fused_matmul;
+pub(crate) use fused::{fused_matmul, in_fused, not_a_graph_node};
 pub use gather::*;
 pub use join::*;
 pub use kernel::{Float, Kernel, KernelError};

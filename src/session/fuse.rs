@@ -2,18 +2,21 @@
 //! `matmul(a, b) + bias` or `conv2d(x, w) + bias`, optionally followed by
 //! `relu`, becomes one product whose bias add and relu are applied while
 //! each tile of the output is still in cache, instead of three passes
-//! over it; and in the backward pass, the max-pool gradient of a relu's
-//! output followed by that relu's gradient becomes one pass.
+//! over it; in the backward pass, the max-pool gradient of a relu's
+//! output followed by that relu's gradient becomes one pass; and a
+//! variable's update whose gradient is a product (a weight matrix's
+//! `x^T dy`) computes that product block by block as it updates, so the
+//! gradient is never stored.
 //!
 //! A chain is fused only when nothing else in the run reads the product or
-//! the sum (no other node, fetch or control dependency) and no variable is
-//! updated between the product and the chain's last node, so the fused
-//! kernel computes exactly what the nodes would, in the same order of
-//! floating-point operations.
+//! the sum (no other node, fetch or control dependency) and no variable
+//! the chain reads is updated between its first node and its last, so the
+//! fused kernel computes exactly what the nodes would, in the same order
+//! of floating-point operations.
 
 use super::feed::Fetch;
 use crate::graph::{GraphState, Tensor};
-use crate::ops::Op;
+use crate::ops::{Op, Variable};
 use petgraph::graph::NodeIndex;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,8 +24,8 @@ use std::sync::Arc;
 /// Nodes that one kernel computes, as found in a plan.
 #[derive(Clone, Debug)]
 pub(super) struct Chain {
-    /// The node that names the kernel in messages (the product, or the
-    /// pooling gradient).
+    /// The node that names the kernel in messages (the product, the
+    /// pooling gradient, or the update).
     pub head: NodeIndex,
     /// The chain's nodes before its last one, which need no step.
     pub absorbed: Vec<NodeIndex>,
@@ -152,6 +155,63 @@ pub(super) fn chains(
             absorbed: vec![node],
             kernel,
             inputs: n.inputs.clone(),
+        };
+        found.insert(r, chain);
+    }
+    // apply_*(var, matmul(a, b)): the update node runs where it would,
+    // after every reader of the old values, and computes the product
+    // there, so no update between the two (nor its own) may change a
+    // variable the product reads.
+    let read_vars = |t: &Tensor| {
+        st.nodes[t.node()]
+            .op
+            .as_any()
+            .downcast_ref::<Variable>()
+            .map(|v| v.id)
+    };
+    for &node in order {
+        let n = &st.nodes[node];
+        let Some(transposes) = crate::ops::matmul_transposes(n.op.as_ref()) else {
+            continue;
+        };
+        let product = Tensor::new(gid, node, 0);
+        let matrices = n.inputs.iter().all(|t| {
+            let spec = &st.nodes[t.node()].outputs[t.index()];
+            spec.shape.rank() == Some(2)
+        });
+        if !matrices || !n.outputs[0].dtype.is_float() || !only_read_once(product) {
+            continue;
+        }
+        let Some(&r) = reader.get(&product) else {
+            continue;
+        };
+        let update = &st.nodes[r];
+        if update.inputs.first() != Some(&product) {
+            continue;
+        }
+        let product_vars: Vec<usize> = n.inputs.iter().filter_map(read_vars).collect();
+        let changed = order[position[&node]..=position[&r]]
+            .iter()
+            .flat_map(|&u| st.nodes[u].op.updates().iter())
+            .any(|v| product_vars.contains(v));
+        if changed {
+            continue;
+        }
+        let Some(kernel) =
+            crate::train::fused_matmul_apply(update.op.as_ref(), transposes, n.name.clone())
+        else {
+            continue;
+        };
+        let chain = Chain {
+            head: r,
+            absorbed: vec![node],
+            kernel,
+            inputs: n
+                .inputs
+                .iter()
+                .chain(&update.inputs[1..])
+                .copied()
+                .collect(),
         };
         found.insert(r, chain);
     }

@@ -8,7 +8,7 @@
 use crate::graph::{Operation, Tensor, TensorSpec};
 use crate::ops::{Float, Kernel, KernelError, Op, OpKind};
 use crate::value::Value;
-use ndarray::{ArrayD, Zip};
+use ndarray::{ArrayD, ArrayView, ArrayViewMut, Dimension, Zip};
 use smallvec::SmallVec;
 
 static APPLY_GRADIENT_DESCENT: OpKind = OpKind::not_differentiable("ApplyGradientDescent");
@@ -26,6 +26,17 @@ pub(super) static KINDS: &[&OpKind] = &[
     &APPLY_CENTERED_RMSPROP,
     &APPLY_ADAGRAD,
 ];
+
+// The kernels of an update fused with its gradient's product (see
+// `super::fused`); only plans use them, so they are not in `KINDS`.
+static FUSED_APPLY_GRADIENT_DESCENT: OpKind =
+    OpKind::not_differentiable("_FusedApplyGradientDescent");
+static FUSED_APPLY_MOMENTUM: OpKind = OpKind::not_differentiable("_FusedApplyMomentum");
+static FUSED_APPLY_ADAM: OpKind = OpKind::not_differentiable("_FusedApplyAdam");
+static FUSED_APPLY_RMSPROP: OpKind = OpKind::not_differentiable("_FusedApplyRMSProp");
+static FUSED_APPLY_CENTERED_RMSPROP: OpKind =
+    OpKind::not_differentiable("_FusedApplyCenteredRMSProp");
+static FUSED_APPLY_ADAGRAD: OpKind = OpKind::not_differentiable("_FusedApplyAdagrad");
 
 /// An update rule with its constant hyper-parameters. The slots the rule
 /// updates follow the variable in [`Apply::vars`], in the order listed.
@@ -52,18 +63,37 @@ pub(super) enum Rule {
     Adagrad,
 }
 
+impl Rule {
+    /// The op kinds of the rule's update node and of its kernel fused with
+    /// the gradient's product.
+    pub(super) fn kinds(self) -> (&'static OpKind, &'static OpKind) {
+        match self {
+            Rule::GradientDescent => (&APPLY_GRADIENT_DESCENT, &FUSED_APPLY_GRADIENT_DESCENT),
+            Rule::Momentum { .. } => (&APPLY_MOMENTUM, &FUSED_APPLY_MOMENTUM),
+            Rule::Adam { .. } => (&APPLY_ADAM, &FUSED_APPLY_ADAM),
+            Rule::RmsProp {
+                centered: false, ..
+            } => (&APPLY_RMSPROP, &FUSED_APPLY_RMSPROP),
+            Rule::RmsProp { centered: true, .. } => {
+                (&APPLY_CENTERED_RMSPROP, &FUSED_APPLY_CENTERED_RMSPROP)
+            }
+            Rule::Adagrad => (&APPLY_ADAGRAD, &FUSED_APPLY_ADAGRAD),
+        }
+    }
+}
+
 /// Inputs: `[grad, lr]` (`lr` a scalar of the variable's dtype), plus
 /// `[beta1_power, beta2_power]` for Adam.
 #[derive(Debug)]
-struct Apply {
-    rule: Rule,
+pub(super) struct Apply {
+    pub(super) rule: Rule,
     /// Variable ids: the variable, then its slots.
     vars: Vec<usize>,
     spec: TensorSpec,
 }
 
 /// A float element whose array can be borrowed mutably from a [`Value`].
-trait StateFloat: Float {
+pub(super) trait StateFloat: Float {
     fn array_mut(v: &mut Value) -> Option<&mut ArrayD<Self>>;
 }
 
@@ -86,7 +116,8 @@ impl StateFloat for f64 {
 }
 
 /// Adam's constants for one step.
-struct AdamHyper<T> {
+#[derive(Clone, Copy)]
+pub(super) struct AdamHyper<T> {
     b1: T,
     b2: T,
     eps: T,
@@ -181,120 +212,129 @@ fn scalar_input<T: Float>(k: &Kernel<'_>, i: usize, what: &str) -> Result<T, Ker
     }
 }
 
-impl Apply {
-    fn run<T: StateFloat>(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        let threads = k.threads();
-        let g = k.float::<T>(0)?;
-        let lr = scalar_input::<T>(k, 1, "the learning rate")?;
-        let powers = match self.rule {
-            Rule::Adam { .. } => Some((
-                scalar_input::<T>(k, 2, "beta1_power")?,
-                scalar_input::<T>(k, 3, "beta2_power")?,
-            )),
-            _ => None,
-        };
-        let mut state: SmallVec<[&mut ArrayD<T>; 4]> = SmallVec::new();
-        for (i, slot) in k.state().iter_mut().enumerate() {
-            let value = slot.as_mut().ok_or(KernelError::Uninitialized(i))?;
-            let dtype = value.dtype();
-            let a = T::array_mut(value).ok_or_else(|| {
-                format!(
-                    "variable {i} of the update has dtype {dtype}, expected {}",
-                    T::DTYPE
-                )
-            })?;
-            if a.shape() != g.shape() {
-                return Err(format!(
-                    "the gradient has shape {:?} but the variable (or slot {i}) has shape {:?}",
-                    g.shape(),
-                    a.shape()
-                )
-                .into());
-            }
-            state.push(a);
-        }
+/// A rule with this step's scalars read: what one update does to each
+/// element of the variable and its slots.
+#[derive(Clone, Copy)]
+pub(super) enum Update<T> {
+    GradientDescent { lr: T },
+    Momentum { lr: T, mu: T, nesterov: bool },
+    Adam(AdamHyper<T>),
+    RmsProp { lr: T, rho: T, mu: T, eps: T },
+    CenteredRmsProp { lr: T, rho: T, mu: T, eps: T },
+    Adagrad { lr: T },
+}
+
+impl<T: Float> Update<T> {
+    /// `rule` with its learning rate (and Adam's `beta1_power`,
+    /// `beta2_power`) read from the kernel's inputs `first..`.
+    pub(super) fn read(rule: Rule, k: &Kernel<'_>, first: usize) -> Result<Self, KernelError> {
+        let lr = scalar_input::<T>(k, first, "the learning rate")?;
         let c = <T as Float>::from_f64;
+        Ok(match rule {
+            Rule::GradientDescent => Update::GradientDescent { lr },
+            Rule::Momentum { momentum, nesterov } => Update::Momentum {
+                lr,
+                mu: c(momentum),
+                nesterov,
+            },
+            Rule::Adam {
+                beta1,
+                beta2,
+                epsilon,
+            } => {
+                let b1p = scalar_input::<T>(k, first + 1, "beta1_power")?;
+                let b2p = scalar_input::<T>(k, first + 2, "beta2_power")?;
+                let one = T::one();
+                Update::Adam(AdamHyper {
+                    b1: c(beta1),
+                    b2: c(beta2),
+                    eps: c(epsilon),
+                    alpha: lr * (one - b2p).sqrt() / (one - b1p),
+                })
+            }
+            Rule::RmsProp {
+                decay,
+                momentum,
+                epsilon,
+                centered,
+            } => {
+                let (rho, mu, eps) = (c(decay), c(momentum), c(epsilon));
+                if centered {
+                    Update::CenteredRmsProp { lr, rho, mu, eps }
+                } else {
+                    Update::RmsProp { lr, rho, mu, eps }
+                }
+            }
+            Rule::Adagrad => Update::Adagrad { lr },
+        })
+    }
+
+    /// How many arrays the update changes: the variable and its slots.
+    fn arrays(&self) -> usize {
+        match self {
+            Update::GradientDescent { .. } => 1,
+            Update::Momentum { .. } | Update::Adagrad { .. } => 2,
+            Update::Adam(_) | Update::RmsProp { .. } => 3,
+            Update::CenteredRmsProp { .. } => 4,
+        }
+    }
+
+    /// The update of `state` (the variable, then its slots in the rule's
+    /// order; [`Update::arrays`] of them, of `g`'s shape) by the gradient
+    /// `g`, element by element on this thread.
+    pub(super) fn apply<D: Dimension>(
+        &self,
+        state: &mut [ArrayViewMut<'_, T, D>],
+        g: ArrayView<'_, T, D>,
+    ) {
         let one = T::one();
-        match (self.rule, state.as_mut_slice()) {
-            (Rule::GradientDescent, [w]) => {
-                Zip::from(&mut **w).and(g).for_each(|w, &g| *w -= g * lr);
+        match (*self, state) {
+            (Update::GradientDescent { lr }, [w]) => {
+                Zip::from(w).and(&g).for_each(|w, &g| *w -= g * lr);
             }
-            (Rule::Momentum { momentum, nesterov }, [w, acc]) => {
-                let mu = c(momentum);
-                Zip::from(&mut **w)
-                    .and(&mut **acc)
-                    .and(g)
-                    .for_each(|w, a, &g| {
-                        *a = *a * mu + g;
-                        if nesterov {
-                            *w -= g * lr + *a * mu * lr;
-                        } else {
-                            *w -= *a * lr;
-                        }
-                    });
+            (Update::Momentum { lr, mu, nesterov }, [w, acc]) => {
+                Zip::from(w).and(acc).and(&g).for_each(|w, a, &g| {
+                    *a = *a * mu + g;
+                    if nesterov {
+                        *w -= g * lr + *a * mu * lr;
+                    } else {
+                        *w -= *a * lr;
+                    }
+                });
             }
-            (
-                Rule::Adam {
-                    beta1,
-                    beta2,
-                    epsilon,
-                },
-                [w, m, v],
-            ) => {
-                let (b1p, b2p) = powers.expect("read above for Adam");
-                let alpha = lr * (one - b2p).sqrt() / (one - b1p);
-                let (b1, b2, eps) = (c(beta1), c(beta2), c(epsilon));
-                let h = AdamHyper { b1, b2, eps, alpha };
+            (Update::Adam(h), [w, m, v]) => {
                 if let (Some(w), Some(m), Some(v), Some(g)) = (
                     w.as_slice_mut(),
                     m.as_slice_mut(),
                     v.as_slice_mut(),
                     g.as_slice(),
                 ) {
-                    adam_parallel(threads, w, m, v, g, &h);
-                    return Ok(());
+                    adam_slices(w, m, v, g, &h);
+                    return;
                 }
-                Zip::from(&mut **w)
-                    .and(&mut **m)
-                    .and(&mut **v)
-                    .and(g)
+                Zip::from(w)
+                    .and(m)
+                    .and(v)
+                    .and(&g)
                     .for_each(|w, m, v, &g| h.update(w, m, v, g));
             }
-            (
-                Rule::RmsProp {
-                    decay,
-                    momentum,
-                    epsilon,
-                    centered: false,
-                },
-                [w, ms, mom],
-            ) => {
-                let (rho, mu, eps) = (c(decay), c(momentum), c(epsilon));
-                Zip::from(&mut **w)
-                    .and(&mut **ms)
-                    .and(&mut **mom)
-                    .and(g)
+            (Update::RmsProp { lr, rho, mu, eps }, [w, ms, mom]) => {
+                Zip::from(w)
+                    .and(ms)
+                    .and(mom)
+                    .and(&g)
                     .for_each(|w, ms, mom, &g| {
                         *ms += (g * g - *ms) * (one - rho);
                         *mom = *mom * mu + g * lr / (*ms + eps).sqrt();
                         *w -= *mom;
                     });
             }
-            (
-                Rule::RmsProp {
-                    decay,
-                    momentum,
-                    epsilon,
-                    centered: true,
-                },
-                [w, mg, ms, mom],
-            ) => {
-                let (rho, mu, eps) = (c(decay), c(momentum), c(epsilon));
-                Zip::from(&mut **w)
-                    .and(&mut **mg)
-                    .and(&mut **ms)
-                    .and(&mut **mom)
-                    .and(g)
+            (Update::CenteredRmsProp { lr, rho, mu, eps }, [w, mg, ms, mom]) => {
+                Zip::from(w)
+                    .and(mg)
+                    .and(ms)
+                    .and(mom)
+                    .and(&g)
                     .for_each(|w, mg, ms, mom, &g| {
                         *ms += (g * g - *ms) * (one - rho);
                         *mg += (g - *mg) * (one - rho);
@@ -303,35 +343,85 @@ impl Apply {
                         *w -= *mom;
                     });
             }
-            (Rule::Adagrad, [w, acc]) => {
-                Zip::from(&mut **w)
-                    .and(&mut **acc)
-                    .and(g)
-                    .for_each(|w, a, &g| {
-                        *a += g * g;
-                        *w -= g * lr / a.sqrt();
-                    });
+            (Update::Adagrad { lr }, [w, acc]) => {
+                Zip::from(w).and(acc).and(&g).for_each(|w, a, &g| {
+                    *a += g * g;
+                    *w -= g * lr / a.sqrt();
+                });
             }
-            (rule, s) => {
-                return Err(format!("{rule:?} got {} state arrays", s.len()).into());
+            (_, s) => unreachable!(
+                "{} state arrays for an update of {} (checked by state_arrays)",
+                s.len(),
+                self.arrays()
+            ),
+        }
+    }
+}
+
+/// The kernel's state (the variable and its slots) as `T` arrays of
+/// `shape`, checked to be initialized, of `T` and as many as `update`
+/// changes.
+pub(super) fn state_arrays<'k, T: StateFloat>(
+    k: &'k mut Kernel<'_>,
+    update: &Update<T>,
+    shape: &[usize],
+) -> Result<SmallVec<[&'k mut ArrayD<T>; 4]>, KernelError> {
+    let mut state: SmallVec<[&mut ArrayD<T>; 4]> = SmallVec::new();
+    for (i, slot) in k.state().iter_mut().enumerate() {
+        let value = slot.as_mut().ok_or(KernelError::Uninitialized(i))?;
+        let dtype = value.dtype();
+        let a = T::array_mut(value).ok_or_else(|| {
+            format!(
+                "variable {i} of the update has dtype {dtype}, expected {}",
+                T::DTYPE
+            )
+        })?;
+        if a.shape() != shape {
+            return Err(format!(
+                "the gradient has shape {shape:?} but the variable (or slot {i}) has shape {:?}",
+                a.shape()
+            )
+            .into());
+        }
+        state.push(a);
+    }
+    if state.len() != update.arrays() {
+        return Err(format!(
+            "the update changes {} arrays but got {}",
+            update.arrays(),
+            state.len()
+        )
+        .into());
+    }
+    Ok(state)
+}
+
+impl Apply {
+    fn run<T: StateFloat>(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+        let threads = k.threads();
+        let g = k.float::<T>(0)?;
+        let update = Update::<T>::read(self.rule, k, 1)?;
+        let mut state = state_arrays(k, &update, g.shape())?;
+        if let (Update::Adam(h), [w, m, v]) = (&update, state.as_mut_slice()) {
+            if let (Some(w), Some(m), Some(v), Some(g)) = (
+                w.as_slice_mut(),
+                m.as_slice_mut(),
+                v.as_slice_mut(),
+                g.as_slice(),
+            ) {
+                adam_parallel(threads, w, m, v, g, h);
+                return Ok(());
             }
         }
+        let mut views: SmallVec<[_; 4]> = state.iter_mut().map(|a| a.view_mut()).collect();
+        update.apply(&mut views, g.view());
         Ok(())
     }
 }
 
 impl Op for Apply {
     fn kind(&self) -> &'static OpKind {
-        match self.rule {
-            Rule::GradientDescent => &APPLY_GRADIENT_DESCENT,
-            Rule::Momentum { .. } => &APPLY_MOMENTUM,
-            Rule::Adam { .. } => &APPLY_ADAM,
-            Rule::RmsProp {
-                centered: false, ..
-            } => &APPLY_RMSPROP,
-            Rule::RmsProp { centered: true, .. } => &APPLY_CENTERED_RMSPROP,
-            Rule::Adagrad => &APPLY_ADAGRAD,
-        }
+        self.rule.kinds().0
     }
     fn infer(&self, inputs: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         let grad = &inputs[0];

@@ -24,12 +24,14 @@
 
 mod apply;
 mod clip;
+mod fused;
 mod optimizer;
 mod optimizers;
 mod saver;
 mod schedules;
 
 pub use clip::{clip_by_global_norm, clip_by_norm, global_norm};
+pub(crate) use fused::fused_matmul_apply;
 pub use optimizer::{GradsAndVars, LearningRate, Optimizer, Slots};
 pub use optimizers::{
     AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, RMSPropOptimizer,
