@@ -252,6 +252,35 @@ fn nan_in_c_is_ignored_when_not_accumulating_and_relu_keeps_nan() {
     assert!(c.row(3).iter().all(|x| x.is_nan()));
 }
 
+#[test]
+fn few_rows_against_a_transposed_matrix_match_the_plain_layout_bitwise() {
+    // `dx = dy W^T` (the CNN's 3136 x 1024 layer at batch 50, and smaller
+    // remainders): computed as `(W dy^T)^T`, with W read in place. Each
+    // element must be the same sum as with W^T stored row-major.
+    for (m, k, n) in [(50, 1024, 3136), (1, 7, 40), (13, 300, 97), (96, 513, 200)] {
+        let (a, w) = (filled(m, k, 7), filled(n, k, 8));
+        let wt = w.t().as_standard_layout().into_owned();
+        let bias: Vec<f32> = (0..n).map(|j| (j % 5) as f32 * 0.5 - 1.0).collect();
+        for (accumulate, with_bias, relu) in [
+            (false, false, false),
+            (true, false, false),
+            (false, true, true),
+            (true, true, true),
+        ] {
+            let e = Epilogue {
+                accumulate,
+                bias: with_bias.then_some(&bias[..]),
+                relu,
+            };
+            let mut transposed = filled(m, n, 9);
+            let mut plain = transposed.clone();
+            sgemm(a.view(), w.t(), transposed.view_mut(), e);
+            sgemm(a.view(), wt.view(), plain.view_mut(), e);
+            assert_eq!(transposed, plain, "[{m}, {k}] x [{k}, {n}] {e:?}");
+        }
+    }
+}
+
 /// Whether `sgemm` runs its own AVX-512 path; the fallback
 /// (matrixmultiply) allocates a packing buffer per product.
 fn own_path() -> bool {
@@ -272,9 +301,14 @@ fn a_repeated_product_allocates_nothing() {
         ..Epilogue::default()
     };
     sgemm(a.view(), b.view(), c.view_mut(), e);
+    let mut dx = Array2::zeros((50, 300));
+    let e_dx = Epilogue::default();
+    sgemm(a.slice(s![..50, ..]), a.t(), dx.view_mut(), e_dx);
     let before = ALLOCATIONS.with(Cell::get);
     for _ in 0..3 {
         sgemm(a.view(), b.view(), c.view_mut(), e);
+        // `dy W^T` with W read in place, through its transposed `C`.
+        sgemm(a.slice(s![..50, ..]), a.t(), dx.view_mut(), e_dx);
         // A smaller product fits in the buffers too.
         sgemm(
             a.slice(s![..50, ..300]),

@@ -122,6 +122,10 @@ pub(super) fn gemm(
 ) {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     let (am, bm) = (Mat::of(&a), Mat::of(&b));
+    if m <= MC && n > m && bm.rs == 1 && bm.cs != 1 && am.cs == 1 {
+        transposed(a, b, c, epilogue);
+        return;
+    }
     let rsc = c.strides()[0];
     let cp = c.as_mut_ptr();
     // Equal k blocks, so the last one is not a sliver.
@@ -202,6 +206,52 @@ pub(super) fn gemm(
                         }
                     }
                 }
+            }
+        }
+    });
+}
+
+thread_local! {
+    /// A thread's buffer for the transpose of `C` in [`transposed`].
+    static TRANSPOSED_C: RefCell<Vec<Line>> = RefCell::default();
+}
+
+/// `C = A B` as `C^T = B^T A^T`, for a few rows of `A` against a `B`
+/// that is the transpose of a large row-major matrix (`dx = dy W^T`): the
+/// plain order would pack all of `B` through transposes for a few rows'
+/// use, while this one reads `B^T`'s rows in place and packs only the
+/// small `A^T`. Each element is the same sum in the same order, and the
+/// epilogue is applied in the same order when `C^T` is copied back, so
+/// the result is bitwise the plain order's.
+fn transposed(
+    a: ArrayView2<'_, f32>,
+    b: ArrayView2<'_, f32>,
+    mut c: ArrayViewMut2<'_, f32>,
+    epilogue: &Epilogue<'_>,
+) {
+    let (m, n) = (a.nrows(), b.ncols());
+    TRANSPOSED_C.with_borrow_mut(|buf| {
+        let ct = grow(buf, m * n);
+        let mut ct = ArrayViewMut2::from_shape((n, m), &mut ct[..m * n]).expect("sized");
+        if epilogue.accumulate {
+            ct.assign(&c.t());
+        }
+        let plain = Epilogue {
+            accumulate: epilogue.accumulate,
+            ..Epilogue::default()
+        };
+        gemm(b.t(), a.t(), ct.view_mut(), &plain);
+        for (i, mut row) in c.rows_mut().into_iter().enumerate() {
+            for (j, y) in row.iter_mut().enumerate() {
+                let mut x = ct[(j, i)];
+                if let Some(bias) = epilogue.bias {
+                    x += bias[j];
+                }
+                // As the microkernel's `max(0, x)`: NaN and -0 stay.
+                if epilogue.relu && x < 0.0 {
+                    x = 0.0;
+                }
+                *y = x;
             }
         }
     });
