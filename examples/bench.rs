@@ -11,7 +11,9 @@
 //! `--steps N`, `--epochs E` (default 5 for the MLP, 0 for the CNN),
 //! `--eval-reps N`, `--seed N`, `--profile` (after the protocol, trace 200
 //! training steps and print the median time of each node to stderr, and
-//! the matrix products' share of the step). Traced runs execute every node
+//! the matrix products' share of the step; then the median time of each
+//! kernel of 200 ordinary, fused steps and of the evaluation, from
+//! `Session::run_with_stats`). Traced runs execute every node
 //! on its own (no fused kernels), so the products' time comes from the
 //! trace and the non-GEMM share is `1 - products / untraced step median`
 //! of the ordinary (fused) runs.
@@ -22,8 +24,11 @@ mod models;
 use models::{Batcher, Data, Model, Net};
 use std::time::Instant;
 use tensorgraph::datasets::mnist;
-use tensorgraph::session::SessionOptions;
+use tensorgraph::session::{SessionOptions, StepStats};
 use tensorgraph::{feed, Graph, Session};
+
+const USAGE: &str = "usage: bench [--model mlp|cnn] [--synthetic | --data-dir DIR] [--threads N]
+             [--warmup N] [--steps N] [--epochs E] [--eval-reps N] [--seed N] [--profile]";
 
 struct Args {
     model: Model,
@@ -72,7 +77,11 @@ fn parse_args() -> Args {
             "--eval-reps" => a.eval_reps = val().parse().expect("--eval-reps N"),
             "--seed" => a.seed = val().parse().expect("--seed N"),
             "--profile" => a.profile = true,
-            f => panic!("unknown option {f}"),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            f => panic!("unknown option {f}\n{USAGE}"),
         }
     }
     let mlp = a.model == Model::Mlp;
@@ -201,6 +210,41 @@ fn profile(
     extra.insert("profile_kernels_ms".into(), kernels.into());
     extra.insert("profile_gemm_ms".into(), gemm.into());
     extra.insert("profile_traced_step_ms".into(), step.into());
+    let fused = kernel_medians(200, || {
+        b.next(train);
+        let feeds = feed! { net.x => &b.x, net.y => &b.y, net.keep_prob => 0.5f32 };
+        sess.run_with_stats(net.train, &feeds).expect("step").1
+    });
+    eprintln!("the step as run (fused kernels, Session::run_with_stats):");
+    for (t, kernel, name) in &fused {
+        eprintln!("{t:8.4} ms  {kernel:24} {name}");
+    }
+    let total: f64 = fused.iter().map(|r| r.0).sum();
+    eprintln!("kernels {total:.4} ms");
+    extra.insert("profile_fused_kernels_ms".into(), total.into());
+}
+
+/// The median time of each kernel over `runs` runs of `stats`, slowest
+/// first: (ms, kernel kind, node name).
+fn kernel_medians(
+    runs: usize,
+    mut stats: impl FnMut() -> StepStats,
+) -> Vec<(f64, &'static str, String)> {
+    let mut per_kernel: Vec<(&'static str, String, Vec<f64>)> = Vec::new();
+    for _ in 0..runs {
+        for (i, k) in stats().kernels().iter().enumerate() {
+            if per_kernel.len() <= i {
+                per_kernel.push((k.kernel, k.node.name.clone(), Vec::new()));
+            }
+            per_kernel[i].2.push(k.time.as_secs_f64() * 1e3);
+        }
+    }
+    let mut rows: Vec<_> = per_kernel
+        .into_iter()
+        .map(|(kernel, name, mut t)| (median(&mut t), kernel, name))
+        .collect();
+    rows.sort_by(|x, y| y.0.total_cmp(&x.0));
+    rows
 }
 
 fn main() {
@@ -288,14 +332,11 @@ fn main() {
     if a.profile {
         profile(&mut sess, &net, &train, &mut b, step_ms_median, &mut extra);
         let feeds = feed! { net.x => &xe, net.keep_prob => 1.0f32 };
-        let (_, trace) = sess.run_traced(net.logits, &feeds).expect("traced forward");
-        for e in trace.entries() {
-            eprintln!(
-                "eval {:8.4} ms  {:24} {}",
-                e.time.as_secs_f64() * 1e3,
-                e.node.op,
-                e.node.name
-            );
+        let eval = kernel_medians(a.eval_reps.max(1), || {
+            sess.run_with_stats(net.logits, &feeds).expect("forward").1
+        });
+        for (t, kernel, name) in &eval {
+            eprintln!("eval {t:8.4} ms  {kernel:24} {name}");
         }
     }
 

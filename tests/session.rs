@@ -204,3 +204,43 @@ fn names_are_unique_and_scoped() {
     assert_eq!(g.tensor_by_name("layer1/Mul"), Some(c));
     assert_eq!(g.tensor_by_name("nothing"), None);
 }
+
+#[test]
+fn run_with_stats_times_the_kernels_of_the_ordinary_plan() {
+    use tensorgraph::train::{AdamOptimizer, Optimizer};
+    let g = Graph::new();
+    let x = g.placeholder(DType::Float32, [None, Some(4)], "x");
+    let w = g.variable(g.constant(ndarray::Array2::<f32>::eye(4).into_dyn()), "w");
+    let b = g.variable(g.constant(vec![0.1f32; 4]), "b");
+    let h = tensorgraph::nn::relu(x.matmul(w) + b);
+    let loss = (h * h).reduce_mean(None, false);
+    let train = AdamOptimizer::new(0.1).minimize(loss);
+    let init = g.global_variables_initializer();
+    let xv = ndarray::Array2::from_shape_fn((8, 4), |(i, j)| (i + j) as f32 * 0.1);
+    let feeds = feed! { x => &xv };
+    let mut s = Session::new(&g);
+    s.run(init, &feed! {}).unwrap();
+    let kernels = s.plan_kernels((loss, train), &feeds).unwrap();
+    let (l, ()) = s.run((loss, train), &feeds).unwrap();
+    let l2 = s.run(loss, &feeds).unwrap();
+    let (with_stats, stats) = s.run_with_stats((loss, train), &feeds).unwrap();
+    // The same plan as `run`: its kernels, fused ones included, in order.
+    let listed: Vec<String> = stats
+        .kernels()
+        .iter()
+        .map(|k| format!("{} {}", k.kernel, k.node.name))
+        .collect();
+    assert_eq!(listed, kernels);
+    assert!(listed.iter().any(|k| k.starts_with("_FusedMatMul")));
+    assert!(listed.iter().any(|k| k.starts_with("_FusedApplyAdam")));
+    // Still a training step: the loss moved on from the run before.
+    let (l, l2, with_stats) = (
+        l.scalar::<f32>().unwrap(),
+        l2.scalar::<f32>().unwrap(),
+        with_stats.0.scalar::<f32>().unwrap(),
+    );
+    assert!(l2 < l && with_stats == l2, "{l} {l2} {with_stats}");
+    assert_eq!(stats.total(), stats.kernels().iter().map(|k| k.time).sum());
+    let text = stats.to_text();
+    assert_eq!(text.lines().count(), kernels.len() + 1, "{text}");
+}

@@ -122,7 +122,9 @@ pub(super) fn gemm(
 ) {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     let (am, bm) = (Mat::of(&a), Mat::of(&b));
-    if m <= MC && n > m && bm.rs == 1 && bm.cs != 1 && am.cs == 1 {
+    // `transposed` packs the small `A^T` (k x m) and copies `C` (m x n)
+    // back, instead of packing `B` (k x n): it pays when k > m.
+    if m <= MC && n > m && k > m && bm.rs == 1 && bm.cs != 1 && am.cs == 1 {
         transposed(a, b, c, epilogue);
         return;
     }
@@ -241,17 +243,22 @@ fn transposed(
             ..Epilogue::default()
         };
         gemm(b.t(), a.t(), ct.view_mut(), &plain);
-        for (i, mut row) in c.rows_mut().into_iter().enumerate() {
+        let ct = ct.as_slice().expect("contiguous");
+        let rsc = c.strides()[0];
+        let cp = c.as_mut_ptr();
+        for i in 0..m {
+            // SAFETY: row `i` of C has `n` contiguous values (its columns
+            // are contiguous, as the caller checked).
+            let row = unsafe { std::slice::from_raw_parts_mut(cp.offset(i as isize * rsc), n) };
             for (j, y) in row.iter_mut().enumerate() {
-                let mut x = ct[(j, i)];
-                if let Some(bias) = epilogue.bias {
-                    x += bias[j];
-                }
+                *y = ct[j * m + i];
+            }
+            if let Some(bias) = epilogue.bias {
+                row.iter_mut().zip(bias).for_each(|(y, b)| *y += b);
+            }
+            if epilogue.relu {
                 // As the microkernel's `max(0, x)`: NaN and -0 stay.
-                if epilogue.relu && x < 0.0 {
-                    x = 0.0;
-                }
-                *y = x;
+                row.iter_mut().filter(|y| **y < 0.0).for_each(|y| *y = 0.0);
             }
         }
     });

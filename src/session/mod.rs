@@ -5,9 +5,11 @@
 mod feed;
 mod fuse;
 mod plan;
+mod stats;
 mod variables;
 
 pub use feed::{Feeds, Fetch, Fetches};
+pub use stats::{KernelStats, StepStats};
 
 /// How a session runs (TF1's `ConfigProto`, the part that matters here).
 ///
@@ -255,20 +257,66 @@ impl<'g> Session<'g> {
         fetches.targets(&mut targets);
         let pi = self.plan_for(&targets, feeds, false)?;
         let mut entries = Vec::new();
-        let values = self.execute_with(pi, feeds, Some(&mut entries))?;
+        let values = self.execute_with(pi, feeds, Record::Trace(&mut entries))?;
         let trace = crate::viz::Trace::new(self.graph, entries);
         Ok((fetches.extract(&mut values.into_iter()), trace))
     }
 
+    /// Like [`Session::run`] (the same compiled plan, fused kernels
+    /// included), also timing every kernel: TF1's `RunMetadata`
+    /// `step_stats`. Unlike [`Session::run_traced`] it records no values,
+    /// so the kernels run as fast as in `run`; the run allocates the
+    /// [`StepStats`].
+    ///
+    /// ```
+    /// use tensorgraph::{feed, DType, Graph, Session};
+    /// let g = Graph::new();
+    /// let x = g.placeholder(DType::Float32, [2usize], "x");
+    /// let y = (x * 3.0).reduce_sum(None, false);
+    /// let mut s = Session::new(&g);
+    /// let (v, stats) = s.run_with_stats(y, &feed! { x => vec![1.0f32, 2.0] }).unwrap();
+    /// assert_eq!(v.scalar::<f32>().unwrap(), 9.0);
+    /// let kernels: Vec<&str> = stats.kernels().iter().map(|k| k.kernel).collect();
+    /// assert_eq!(kernels, ["Mul", "Sum"]);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Session::run`].
+    pub fn run_with_stats<F: Fetches>(
+        &mut self,
+        fetches: F,
+        feeds: &Feeds<'_>,
+    ) -> Result<(F::Output, StepStats)> {
+        let mut targets = SmallVec::<[Fetch; 8]>::new();
+        fetches.targets(&mut targets);
+        let pi = self.plan_for(&targets, feeds, true)?;
+        let mut times = Vec::with_capacity(self.plans[pi].steps.len());
+        let values = self.execute_with(pi, feeds, Record::Times(&mut times))?;
+        let kernels = self.plans[pi]
+            .steps
+            .iter()
+            .zip(times)
+            .map(|(step, time)| KernelStats {
+                node: step.info.clone(),
+                kernel: step.op.kind().name,
+                time,
+            })
+            .collect();
+        Ok((
+            fetches.extract(&mut values.into_iter()),
+            StepStats { kernels },
+        ))
+    }
+
     fn execute(&mut self, pi: usize, feeds: &Feeds<'_>) -> Result<Fetched> {
-        self.execute_with(pi, feeds, None)
+        self.execute_with(pi, feeds, Record::Nothing)
     }
 
     fn execute_with(
         &mut self,
         pi: usize,
         feeds: &Feeds<'_>,
-        mut trace: Option<&mut Vec<crate::viz::TraceEntry>>,
+        mut record: Record<'_>,
     ) -> Result<Fetched> {
         let Session {
             vars,
@@ -299,7 +347,7 @@ impl<'g> Session<'g> {
         for (&slot, (_, v)) in plan.feed_slots.iter().zip(&feeds.items) {
             plan.bufs[slot].copy_from_view(v);
         }
-        if let Some(t) = trace.as_deref_mut() {
+        if let Record::Trace(t) = &mut record {
             for ((f, (_, info)), &slot) in plan
                 .feeds
                 .iter()
@@ -330,7 +378,7 @@ impl<'g> Session<'g> {
                 .collect();
             let mut state: SmallVec<[Option<Value>; 4]> =
                 step.updates.iter().map(|&v| vars[v].take()).collect();
-            let started = trace.as_ref().map(|_| std::time::Instant::now());
+            let started = (!matches!(record, Record::Nothing)).then(std::time::Instant::now);
             // No early return until the taken variables are put back.
             let result = gather_inputs(step, bufs, consts, vars, var_infos).and_then(|inputs| {
                 let rng = step.rng.map(|r| &mut rngs[r]);
@@ -341,14 +389,16 @@ impl<'g> Session<'g> {
                     .op
                     .compute(&mut k)
                     .map_err(|e| kernel_error(e, step, &inputs, var_infos));
-                if let (Some(t), Some(t0)) = (trace.as_deref_mut(), started) {
-                    t.push(crate::viz::TraceEntry::record(
+                match (&mut record, started) {
+                    (Record::Trace(t), Some(t0)) => t.push(crate::viz::TraceEntry::record(
                         step.node,
                         &step.info,
                         &inputs,
                         &outs,
                         t0.elapsed(),
-                    ));
+                    )),
+                    (Record::Times(t), Some(t0)) => t.push(t0.elapsed()),
+                    _ => {}
                 }
                 r
             });
@@ -379,6 +429,15 @@ impl<'g> Session<'g> {
         }
         Ok(out)
     }
+}
+
+/// What a run records besides computing.
+enum Record<'r> {
+    Nothing,
+    /// Every node's shapes, value summary and time (unfused plans).
+    Trace(&'r mut Vec<crate::viz::TraceEntry>),
+    /// Every kernel's time.
+    Times(&'r mut Vec<std::time::Duration>),
 }
 
 /// A run's fetched values (None for operations), inline up to 4 fetches
