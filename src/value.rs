@@ -144,18 +144,41 @@ impl Value {
     }
 
     /// Copies `src` into `self`, reusing `self`'s buffer when dtype and
-    /// shape agree (no allocation), replacing it otherwise.
-    pub(crate) fn copy_from_view(&mut self, src: &FeedValue<'_>) {
+    /// shape agree (no allocation), replacing it otherwise; large
+    /// contiguous copies are split over up to `threads` threads.
+    pub(crate) fn copy_from_view(&mut self, src: &FeedValue<'_>, threads: usize) {
         macro_rules! copy {
             ($($v:ident)*) => {
                 match (&mut *self, src) {
-                    $((Value::$v(dst), FeedValue::$v(s)) if dst.shape() == s.shape() => dst.assign(s),)*
+                    $((Value::$v(dst), FeedValue::$v(s)) if dst.shape() == s.shape() => {
+                        match (dst.as_slice_mut(), s.as_slice()) {
+                            (Some(d), Some(s)) => copy_split(d, s, threads),
+                            _ => dst.assign(s),
+                        }
+                    })*
                     (dst, s) => *dst = s.to_value(),
                 }
             };
         }
         copy!(F32 F64 I32 I64 Bool)
     }
+}
+
+/// Bytes from which a copy is split over threads: one core does not
+/// saturate the memory system (the MLP evaluation's 31 MB batch).
+const SPLIT_COPY_BYTES: usize = 1 << 22;
+
+/// `dst.copy_from_slice(src)`, in parts on up to `threads` threads when
+/// large.
+fn copy_split<T: Copy + Send + Sync>(dst: &mut [T], src: &[T], threads: usize) {
+    let bytes = std::mem::size_of_val(dst);
+    if threads < 2 || bytes < SPLIT_COPY_BYTES {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let part = dst.len().div_ceil(4 * threads);
+    let parts = dst.chunks_mut(part).zip(src.chunks(part));
+    crate::parallel::for_each(threads, parts, |(d, s)| d.copy_from_slice(s));
 }
 
 impl fmt::Debug for Value {

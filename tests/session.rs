@@ -244,3 +244,25 @@ fn run_with_stats_times_the_kernels_of_the_ordinary_plan() {
     let text = stats.to_text();
     assert_eq!(text.lines().count(), kernels.len() + 1, "{text}");
 }
+
+#[test]
+fn large_feeds_are_copied_whole_with_threads() {
+    // 4.4 MB of f32: the feed's copy into the plan is split over threads.
+    use tensorgraph::session::SessionOptions;
+    let g = Graph::new();
+    let x = g.placeholder(DType::Float32, [None, Some(1000)], "x");
+    let y = x * 2.0;
+    let options = SessionOptions {
+        intra_op_threads: 2,
+    };
+    let mut s = Session::with_options(&g, options);
+    for seed in 0..2 {
+        let xv = Array2::from_shape_fn((1100, 1000), |(i, j)| (i * 1000 + j + seed) as f32);
+        let got = s
+            .run(y, &feed! { x => &xv })
+            .unwrap()
+            .into_array::<f32>()
+            .unwrap();
+        assert_eq!(got, (xv * 2.0).into_dyn());
+    }
+}

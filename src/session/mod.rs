@@ -345,7 +345,7 @@ impl<'g> Session<'g> {
             }
         }
         for (&slot, (_, v)) in plan.feed_slots.iter().zip(&feeds.items) {
-            plan.bufs[slot].copy_from_view(v);
+            plan.bufs[slot].copy_from_view(v, threads);
         }
         if let Record::Trace(t) = &mut record {
             for ((f, (_, info)), &slot) in plan
