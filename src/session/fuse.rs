@@ -81,16 +81,24 @@ pub(super) fn chains(
         }
     }
 
-    let mut found = HashMap::new();
-    for &node in order {
+    // The transposes of a float product of two matrices (the products the
+    // fused kernels compute).
+    let matrix_product = |node: NodeIndex| {
         let n = &st.nodes[node];
-        let transposes = crate::ops::matmul_transposes(n.op.as_ref());
         let matrices = n.inputs.iter().all(|t| {
             let spec = &st.nodes[t.node()].outputs[t.index()];
             spec.shape.rank() == Some(2)
         });
-        let fusable = (transposes.is_some() && matrices) || kind(node) == "Conv2D";
-        if !fusable || !n.outputs[0].dtype.is_float() {
+        let transposes = crate::ops::matmul_transposes(n.op.as_ref());
+        transposes.filter(|_| matrices && n.outputs[0].dtype.is_float())
+    };
+
+    let mut found = HashMap::new();
+    for &node in order {
+        let n = &st.nodes[node];
+        let transposes = matrix_product(node);
+        let conv = kind(node) == "Conv2D" && n.outputs[0].dtype.is_float();
+        if transposes.is_none() && !conv {
             continue;
         }
         let product = Tensor::new(gid, node, 0);
@@ -171,17 +179,10 @@ pub(super) fn chains(
     };
     for &node in order {
         let n = &st.nodes[node];
-        let Some(transposes) = crate::ops::matmul_transposes(n.op.as_ref()) else {
+        let product = Tensor::new(gid, node, 0);
+        let Some(transposes) = matrix_product(node).filter(|_| only_read_once(product)) else {
             continue;
         };
-        let product = Tensor::new(gid, node, 0);
-        let matrices = n.inputs.iter().all(|t| {
-            let spec = &st.nodes[t.node()].outputs[t.index()];
-            spec.shape.rank() == Some(2)
-        });
-        if !matrices || !n.outputs[0].dtype.is_float() || !only_read_once(product) {
-            continue;
-        }
         let Some(&r) = reader.get(&product) else {
             continue;
         };
