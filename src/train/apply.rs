@@ -216,11 +216,17 @@ fn scalar_input<T: Float>(k: &Kernel<'_>, i: usize, what: &str) -> Result<T, Ker
 /// element of the variable and its slots.
 #[derive(Clone, Copy)]
 pub(super) enum Update<T> {
+    /// `var -= lr * g`.
     GradientDescent { lr: T },
+    /// Momentum `mu`, Nesterov's or not.
     Momentum { lr: T, mu: T, nesterov: bool },
+    /// Adam, with this step's bias-corrected rate.
     Adam(AdamHyper<T>),
+    /// RMSProp with decay `rho` and momentum `mu`.
     RmsProp { lr: T, rho: T, mu: T, eps: T },
+    /// Centered RMSProp (also tracks the mean gradient).
     CenteredRmsProp { lr: T, rho: T, mu: T, eps: T },
+    /// Adagrad.
     Adagrad { lr: T },
 }
 
