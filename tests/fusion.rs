@@ -397,3 +397,87 @@ fn an_update_whose_gradient_reads_the_variable_is_not_fused() {
         err.iter().copied().fold(0.0, f32::max)
     );
 }
+
+#[test]
+fn max_pool_of_a_convolution_pools_each_tile_in_the_same_kernel() {
+    use tensorgraph::ops::Padding;
+    // 2x2/2 windows tile the output (the fast path); 3x3/2 SAME windows
+    // overlap and are padded (the general one). 64 images of 16x16 with 16
+    // channels make three tiles, split over two threads.
+    for (ksize, padding) in [(2, Padding::Valid), (3, Padding::Same)] {
+        for threads in [1, 2] {
+            let g = Graph::new();
+            let x = g.placeholder(DType::Float32, [None, Some(16), Some(16), Some(3)], "x");
+            let w = g.constant(
+                random((5 * 5 * 3, 16), 30)
+                    .into_shape_with_order((5, 5, 3, 16))
+                    .unwrap()
+                    .into_dyn(),
+            );
+            let b =
+                g.constant(Array1::from_iter((0..16).map(|i| i as f32 * 0.05 - 0.4)).into_dyn());
+            let h = nn::relu(ops::conv2d(x, w, [1, 1, 1, 1], Padding::Same) + b);
+            let k = [1, ksize, ksize, 1];
+            let y = ops::max_pool(h, k, [1, 2, 2, 1], padding);
+            let options = SessionOptions {
+                intra_op_threads: threads,
+            };
+            let mut s = Session::with_options(&g, options);
+            let xv = random((64 * 16 * 16, 3), 31)
+                .into_shape_with_order((64, 16, 16, 3))
+                .unwrap();
+            let kernels = s.plan_kernels(y, &feed! { x => &xv }).unwrap();
+            assert_eq!(kernels.len(), 1, "{kernels:?}");
+            assert!(kernels[0].starts_with("_FusedConv2D"), "{kernels:?}");
+            let fused = s.run(y, &feed! { x => &xv }).unwrap();
+            let (unfused, _) = s.run_traced(y, &feed! { x => &xv }).unwrap();
+            assert_eq!(fused.shape(), unfused.shape());
+            assert_eq!(
+                values(fused),
+                values(unfused),
+                "{ksize}x{ksize}, {threads} threads"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_pool_whose_input_is_read_elsewhere_is_not_fused() {
+    use tensorgraph::ops::Padding;
+    let g = Graph::new();
+    let x = g.placeholder(DType::Float32, [None, Some(8), Some(8), Some(4)], "x");
+    let w = g.constant(
+        random((3 * 3 * 4, 4), 32)
+            .into_shape_with_order((3, 3, 4, 4))
+            .unwrap()
+            .into_dyn(),
+    );
+    let h = nn::relu(ops::conv2d(x, w, [1, 1, 1, 1], Padding::Same) + g.constant(vec![0.1f32; 4]));
+    let y = ops::max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], Padding::Valid);
+    let mut s = Session::new(&g);
+    let xv = random((2 * 8 * 8, 4), 33)
+        .into_shape_with_order((2, 8, 8, 4))
+        .unwrap();
+    // h is fetched too, so the pool runs on its own.
+    let kernels = s.plan_kernels((h, y), &feed! { x => &xv }).unwrap();
+    assert!(
+        kernels.iter().any(|k| k.starts_with("MaxPool ")),
+        "{kernels:?}"
+    );
+    let (hv, yv) = s.run((h, y), &feed! { x => &xv }).unwrap();
+    let (hv, yv) = (
+        hv.into_array::<f32>().unwrap(),
+        yv.into_array::<f32>().unwrap(),
+    );
+    assert_eq!(yv.shape(), [2, 4, 4, 4]);
+    let pooled = |b: usize, i: usize, j: usize, c: usize| {
+        let at = |di: usize, dj: usize| hv[[b, 2 * i + di, 2 * j + dj, c]];
+        at(0, 0).max(at(0, 1)).max(at(1, 0)).max(at(1, 1))
+    };
+    for ((b, i, j, c), &v) in yv
+        .indexed_iter()
+        .map(|(ix, v)| ((ix[0], ix[1], ix[2], ix[3]), v))
+    {
+        assert_eq!(v, pooled(b, i, j, c));
+    }
+}

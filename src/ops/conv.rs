@@ -5,6 +5,7 @@
 //! two are each other's adjoints, so every gradient here is built from the
 //! ops of this file again and second derivatives work.
 
+use super::pool::PoolAttrs;
 use super::scratch::with_scratch;
 use super::{Float, GradCtx, Kernel, KernelError, Op, OpKind};
 use crate::dtype::{Dim, Shape};
@@ -427,6 +428,11 @@ fn col2im_into<T: Float>(cols: &[T], g: &Geometry, images: usize, x: &mut [T]) {
 /// built and consumed a few images at a time, so its memory is bounded.
 const TILE_ELEMS: usize = 1 << 19;
 
+/// Most output elements of one tile of a convolution whose output is max
+/// pooled in the same kernel: 512 KB of f32, so the tile's output is
+/// still in L2 when the pooling reads it.
+const POOLED_TILE_OUTPUT: usize = 1 << 17;
+
 /// Least multiply-adds of a convolution split over threads.
 const PARALLEL_MIN_WORK: usize = 8_000_000;
 
@@ -466,18 +472,26 @@ impl Tiling {
     fn tile_len(&self) -> usize {
         self.images * self.per_image * self.width
     }
+
+    /// This tiling with at most `max` output elements (`o` channels) per
+    /// tile, so a tile's output stays in cache for a pass over it.
+    fn with_output_at_most(self, max: usize, o: usize) -> Tiling {
+        let images = self.images.min((max / (self.per_image * o).max(1)).max(1));
+        Tiling { images, ..self }
+    }
 }
 
 /// Runs `work(buffer, images, out)` for every tile of images, on
 /// `t.workers` threads taking tiles one at a time; `out` is the tile's
 /// part of `out_all` (`out_per_image` elements per image), `buffer` the
-/// worker's part of `scratch`.
+/// worker's `buffer_len` elements of `scratch`.
 fn run_tiles<T: Float>(
     t: &Tiling,
     n: usize,
     out_all: &mut [T],
     out_per_image: usize,
     scratch: &mut [T],
+    buffer_len: usize,
     work: impl Fn(&mut [T], Range<usize>, &mut [T]) + Sync,
 ) {
     let next = Mutex::new((0, out_all));
@@ -498,7 +512,7 @@ fn run_tiles<T: Float>(
             work(buffer, images, out);
         }
     };
-    crate::parallel::for_each(t.workers, scratch.chunks_mut(t.tile_len()), worker);
+    crate::parallel::for_each(t.workers, scratch.chunks_mut(buffer_len.max(1)), worker);
 }
 
 /// A filter as the `[kh*kw*c, o]` matrix matching the patches' columns.
@@ -519,6 +533,9 @@ fn out_rows<'a, T: Float>(
 /// conv2d into `y` (`[n*oh*ow, o]` row-major): per tile, im2col and one
 /// product, with `epilogue`'s bias added to every output position and
 /// then relu if it says so (the fused kernel's) while the tile is in cache.
+/// With a pooling geometry (of the whole output) in `epilogue`, the max
+/// pooling of each tile's output goes to `y` instead, so the convolution's
+/// output is never stored whole.
 fn conv_forward<T: Float>(
     x: &[T],
     f: &[T],
@@ -526,24 +543,45 @@ fn conv_forward<T: Float>(
     o: usize,
     threads: usize,
     y: &mut [T],
-    epilogue: (Option<&[T]>, bool),
+    epilogue: (Option<&[T]>, bool, Option<&Geometry>),
 ) {
-    let (bias, relu) = epilogue;
-    let t = Tiling::new(g, o, threads);
+    let (bias, relu, pool) = epilogue;
+    let mut t = Tiling::new(g, o, threads);
+    if pool.is_some() {
+        t = t.with_output_at_most(POOLED_TILE_OUTPUT, o);
+    }
     let (fmat, image_len) = (filter_matrix(f, &t, o), g.h * g.w * g.c);
-    with_scratch(t.workers * t.tile_len(), |scratch: &mut [T]| {
+    let conv_len = t.images * t.per_image * o;
+    let (buffer, out_per_image) = match pool {
+        Some(p) => (t.tile_len() + conv_len, p.oh * p.ow * o),
+        None => (t.tile_len(), t.per_image * o),
+    };
+    with_scratch(t.workers * buffer, |scratch: &mut [T]| {
         run_tiles(
             &t,
             g.n,
             y,
-            t.per_image * o,
+            out_per_image,
             scratch,
+            buffer,
             |buffer, images, out| {
                 let rows = images.len() * t.per_image;
                 let x = &x[images.start * image_len..images.end * image_len];
-                let a = patches(x, g, images.len(), buffer);
-                let c = ArrayViewMut2::from_shape((rows, o), out).expect("tile shape");
+                let (patches_buffer, conv_out) = buffer.split_at_mut(t.tile_len());
+                let a = patches(x, g, images.len(), patches_buffer);
+                let Some(p) = pool else {
+                    let c = ArrayViewMut2::from_shape((rows, o), out).expect("tile shape");
+                    mat_mul(a, fmat, c, false, bias, relu);
+                    return;
+                };
+                let conv_out = &mut conv_out[..rows * o];
+                let c = ArrayViewMut2::from_shape((rows, o), &mut *conv_out).expect("tile shape");
                 mat_mul(a, fmat, c, false, bias, relu);
+                let tile = Geometry {
+                    n: images.len(),
+                    ..*p
+                };
+                super::pool::max_pool_images(conv_out, &tile, out);
             },
         );
     });
@@ -561,15 +599,23 @@ fn conv_backprop_input<T: Float>(
     let t = Tiling::new(g, o, threads);
     let (fmat, image_len) = (filter_matrix(f, &t, o), g.h * g.w * g.c);
     with_scratch(t.workers * t.tile_len(), |scratch: &mut [T]| {
-        run_tiles(&t, g.n, dx, image_len, scratch, |buffer, images, out| {
-            let rows = images.len() * t.per_image;
-            let cols = &mut buffer[..rows * t.width];
-            let dy = &dy[images.start * t.per_image * o..images.end * t.per_image * o];
-            let a = ArrayView2::from_shape((rows, o), dy).expect("tile shape");
-            let c = ArrayViewMut2::from_shape((rows, t.width), &mut *cols).expect("tile shape");
-            mat_mul(a, fmat.t(), c, false, None, false);
-            col2im_into(cols, g, images.len(), out);
-        });
+        run_tiles(
+            &t,
+            g.n,
+            dx,
+            image_len,
+            scratch,
+            t.tile_len(),
+            |buffer, images, out| {
+                let rows = images.len() * t.per_image;
+                let cols = &mut buffer[..rows * t.width];
+                let dy = &dy[images.start * t.per_image * o..images.end * t.per_image * o];
+                let a = ArrayView2::from_shape((rows, o), dy).expect("tile shape");
+                let c = ArrayViewMut2::from_shape((rows, t.width), &mut *cols).expect("tile shape");
+                mat_mul(a, fmat.t(), c, false, None, false);
+                col2im_into(cols, g, images.len(), out);
+            },
+        );
     });
 }
 
@@ -634,12 +680,14 @@ pub(super) fn array<T: Float>(shape: &[usize], data: Vec<T>) -> ArrayD<T> {
 }
 
 /// conv2d's kernel: inputs `[x, filter]` into output 0, then `bias` (one
-/// value per output channel) added and relu, as the fused kernel asks.
+/// value per output channel) added and relu, and max pooling with `pool`'s
+/// attributes, as the fused kernel asks.
 fn conv2d_kernel<T: Float>(
     k: &mut Kernel<'_>,
     attrs: &ConvAttrs,
     bias: Option<&ArrayD<T>>,
     relu: bool,
+    pool: Option<&PoolAttrs>,
 ) -> Result<(), KernelError> {
     let threads = k.threads();
     let (x, f) = (k.float::<T>(0)?, k.float::<T>(1)?);
@@ -647,10 +695,12 @@ fn conv2d_kernel<T: Float>(
     let bias = super::fused::bias_row(bias, o, || {
         format!("a convolution with {o} output channels")
     })?;
+    let pooled = pool.map(|p| p.geometry(&g.out_shape(o))).transpose()?;
     let (xs, fs) = (flat(x), flat(f));
-    let y = k.output_array::<T>(0, &g.out_shape(o));
+    let shape = pooled.map_or(g.out_shape(o), |p| p.out_shape(o));
+    let y = k.output_array::<T>(0, &shape);
     let y = y.as_slice_mut().expect("standard layout");
-    conv_forward(&xs, &fs, &g, o, threads, y, (bias, relu));
+    conv_forward(&xs, &fs, &g, o, threads, y, (bias, relu, pooled.as_ref()));
     Ok(())
 }
 
@@ -668,7 +718,7 @@ impl Op for Conv2D {
         Ok(vec![TensorSpec::new(i[0].dtype, shape)])
     }
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => conv2d_kernel::<T>(k, &self.0, None, false))
+        crate::float_dispatch!(k.input(0), T => conv2d_kernel::<T>(k, &self.0, None, false, None))
     }
     /// y = x (*) w: dx = backprop_input(x, w, dy), dw = backprop_filter(x, w, dy).
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
@@ -684,13 +734,15 @@ impl Op for Conv2D {
     }
 }
 
-/// `conv2d(x, w) + bias`, then relu when `relu`: the session's fused
-/// kernel for such chains (inputs `[x, w, bias]`), never a graph node.
+/// `conv2d(x, w) + bias`, then relu when `relu` and max pooling when
+/// `pool`: the session's fused kernel for such chains (inputs `[x, w,
+/// bias]`), never a graph node.
 #[derive(Debug)]
 struct FusedConv2D {
     attrs: ConvAttrs,
     relu: bool,
-    /// The fused add (and relu) nodes' names, for messages.
+    pool: Option<PoolAttrs>,
+    /// The fused add (relu and pool) nodes' names, for messages.
     fused: String,
 }
 
@@ -704,27 +756,35 @@ impl Op for FusedConv2D {
     fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         crate::float_dispatch!(k.input(0), T => {
             let bias = k.float::<T>(2)?;
-            conv2d_kernel(k, &self.attrs, Some(bias), self.relu)
+            conv2d_kernel(k, &self.attrs, Some(bias), self.relu, self.pool.as_ref())
                 .map_err(|e| super::fused::in_fused(e, &self.fused))
         })
     }
     fn attrs(&self) -> String {
+        let pool = self.pool.map(|p| format!(", max_pool({})", p.attrs()));
         format!(
-            "{}, relu={}, fuses {}",
+            "{}, relu={}{}, fuses {}",
             self.attrs.attrs(),
             self.relu,
+            pool.unwrap_or_default(),
             self.fused
         )
     }
 }
 
-/// The fused kernel of `[relu](conv2d(x, w) + bias)` when `op` is a
-/// conv2d; `fused` names the add (and relu) nodes it stands for.
-pub(crate) fn fused_conv2d(op: &dyn Op, relu: bool, fused: String) -> Option<Arc<dyn Op>> {
+/// The fused kernel of `[max_pool]([relu](conv2d(x, w) + bias))` when `op`
+/// is a conv2d; `fused` names the add (relu and pool) nodes it stands for.
+pub(crate) fn fused_conv2d(
+    op: &dyn Op,
+    relu: bool,
+    pool: Option<PoolAttrs>,
+    fused: String,
+) -> Option<Arc<dyn Op>> {
     let conv = op.as_any().downcast_ref::<Conv2D>()?;
     Some(Arc::new(FusedConv2D {
         attrs: conv.0,
         relu,
+        pool,
         fused,
     }))
 }
@@ -907,7 +967,7 @@ mod tests {
             .collect();
         let run = |threads| {
             let mut y = vec![0.0; g.positions() * o];
-            conv_forward(&x, &f, &g, o, threads, &mut y, (None, false));
+            conv_forward(&x, &f, &g, o, threads, &mut y, (None, false, None));
             let mut dx = vec![0.0; g.input_len()];
             conv_backprop_input(&f, &dy, &g, o, threads, &mut dx);
             let mut dw = vec![0.0; f.len()];

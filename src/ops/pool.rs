@@ -33,7 +33,7 @@ pub(super) static KINDS: &[&OpKind] = &[
 
 /// Pooling attributes shared by the pooling ops and their gradients.
 #[derive(Clone, Copy, Debug)]
-struct PoolAttrs {
+pub(crate) struct PoolAttrs {
     ksize: Window,
     strides: Window,
     padding: Padding,
@@ -48,7 +48,7 @@ impl PoolAttrs {
         }
     }
 
-    fn geometry(&self, input: &[usize]) -> Result<Geometry, String> {
+    pub(super) fn geometry(&self, input: &[usize]) -> Result<Geometry, String> {
         Geometry::new(
             input,
             self.ksize.spatial("ksize")?,
@@ -86,7 +86,7 @@ impl PoolAttrs {
         Ok(vec![i[0].clone()])
     }
 
-    fn attrs(&self) -> String {
+    pub(super) fn attrs(&self) -> String {
         format!(
             "ksize={:?}, strides={:?}, padding={:?}",
             self.ksize.0, self.strides.0, self.padding
@@ -356,14 +356,8 @@ impl Op for MaxPool {
             let (in_len, out_len) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
             let y = k.output_array::<T>(0, &g.out_shape(g.c));
             let y = y.as_slice_mut().expect("standard layout");
-            let tiled = windows_tile(&g);
             by_images(&g, threads, y, out_len, |g, images, y| {
-                let xs = &xs[images.start * in_len..images.end * in_len];
-                if tiled {
-                    max_pool_tiled(xs, g, y);
-                } else {
-                    for_each_window(xs, g, |o, max, _| y[o..o + max.len()].copy_from_slice(max));
-                }
+                max_pool_images(&xs[images.start * in_len..images.end * in_len], g, y);
             });
             Ok(())
         })
@@ -375,6 +369,21 @@ impl Op for MaxPool {
     fn attrs(&self) -> String {
         self.0.attrs()
     }
+}
+
+/// Max pooling of the `g.n` images `x` into `y`, on this thread.
+pub(super) fn max_pool_images<T: Float>(x: &[T], g: &Geometry, y: &mut [T]) {
+    if windows_tile(g) {
+        max_pool_tiled(x, g, y);
+    } else {
+        for_each_window(x, g, |o, max, _| y[o..o + max.len()].copy_from_slice(max));
+    }
+}
+
+/// The attributes of a max-pool node's op (for the session's fusion of
+/// a convolution with the pool that is its only reader), or `None`.
+pub(crate) fn max_pool_attrs(op: &dyn Op) -> Option<PoolAttrs> {
+    op.as_any().downcast_ref::<MaxPool>().map(|p| p.0)
 }
 
 /// `tf.nn.max_pool(value, ksize, strides, padding)` over NHWC `value`:

@@ -2,7 +2,8 @@
 //! `matmul(a, b) + bias` or `conv2d(x, w) + bias`, optionally followed by
 //! `relu`, becomes one product whose bias add and relu are applied while
 //! each tile of the output is still in cache, instead of three passes
-//! over it; in the backward pass, the max-pool gradient of a relu's
+//! over it (and a convolution's max pooling, when nothing else reads the
+//! activations, pools each tile there too); in the backward pass, the max-pool gradient of a relu's
 //! output followed by that relu's gradient becomes one pass; and a
 //! variable's update whose gradient is a product (a weight matrix's
 //! `x^T dy`) computes that product block by block as it updates, so the
@@ -116,22 +117,34 @@ pub(super) fn chains(
             .get(&sum)
             .copied()
             .filter(|&r| only_read_once(sum) && kind(r) == "Relu");
-        let last = relu.unwrap_or(add);
+        let activated = relu.unwrap_or(add);
+        // A convolution's max pooling, when it is the only reader (as in
+        // inference; training's pool gradient reads the activations too).
+        let out = Tensor::new(gid, activated, 0);
+        let pool = reader
+            .get(&out)
+            .copied()
+            .filter(|_| transposes.is_none() && only_read_once(out))
+            .and_then(|p| Some((p, crate::ops::max_pool_attrs(st.nodes[p].op.as_ref())?)));
+        let last = pool.map_or(activated, |(p, _)| p);
         if updates_between(node, last) {
             continue;
         }
         let mut names = st.nodes[add].name.clone();
-        if let Some(r) = relu {
+        for r in relu.into_iter().chain(pool.map(|(p, _)| p)) {
             names = format!("{names} and {}", st.nodes[r].name);
         }
         let kernel = match transposes {
             Some(t) => crate::ops::fused_matmul(t, relu.is_some(), names),
-            None => crate::ops::fused_conv2d(n.op.as_ref(), relu.is_some(), names)
-                .expect("a Conv2D node's op"),
+            None => {
+                let attrs = pool.map(|(_, a)| a);
+                crate::ops::fused_conv2d(n.op.as_ref(), relu.is_some(), attrs, names)
+                    .expect("a Conv2D node's op")
+            }
         };
         let chain = Chain {
             head: node,
-            absorbed: [Some(node), relu.map(|_| add)]
+            absorbed: [Some(node), relu.map(|_| add), pool.map(|_| activated)]
                 .into_iter()
                 .flatten()
                 .collect(),
