@@ -39,6 +39,7 @@ pub use elementwise::*;
 pub(crate) use fused::{fused_matmul, in_fused, not_a_graph_node};
 pub use gather::*;
 pub use join::*;
+pub(crate) use kernel::array_mut;
 pub use kernel::{Float, Kernel, KernelError};
 pub use loss::*;
 pub use math::*;

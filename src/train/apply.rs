@@ -6,8 +6,7 @@
 //! every reader of the old values.
 
 use crate::graph::{Operation, Tensor, TensorSpec};
-use crate::ops::{Float, Kernel, KernelError, Op, OpKind};
-use crate::value::Value;
+use crate::ops::{array_mut, Float, Kernel, KernelError, Op, OpKind};
 use ndarray::{ArrayD, ArrayView, ArrayViewMut, Dimension, Zip};
 use smallvec::SmallVec;
 
@@ -90,29 +89,6 @@ pub(super) struct Apply {
     /// Variable ids: the variable, then its slots.
     vars: Vec<usize>,
     spec: TensorSpec,
-}
-
-/// A float element whose array can be borrowed mutably from a [`Value`].
-pub(super) trait StateFloat: Float {
-    fn array_mut(v: &mut Value) -> Option<&mut ArrayD<Self>>;
-}
-
-impl StateFloat for f32 {
-    fn array_mut(v: &mut Value) -> Option<&mut ArrayD<f32>> {
-        match v {
-            Value::F32(a) => Some(a),
-            _ => None,
-        }
-    }
-}
-
-impl StateFloat for f64 {
-    fn array_mut(v: &mut Value) -> Option<&mut ArrayD<f64>> {
-        match v {
-            Value::F64(a) => Some(a),
-            _ => None,
-        }
-    }
 }
 
 /// Adam's constants for one step.
@@ -367,7 +343,7 @@ impl<T: Float> Update<T> {
 /// The kernel's state (the variable and its slots) as `T` arrays of
 /// `shape`, checked to be initialized, of `T` and as many as `update`
 /// changes.
-pub(super) fn state_arrays<'k, T: StateFloat>(
+pub(super) fn state_arrays<'k, T: Float>(
     k: &'k mut Kernel<'_>,
     update: &Update<T>,
     shape: &[usize],
@@ -376,7 +352,7 @@ pub(super) fn state_arrays<'k, T: StateFloat>(
     for (i, slot) in k.state().iter_mut().enumerate() {
         let value = slot.as_mut().ok_or(KernelError::Uninitialized(i))?;
         let dtype = value.dtype();
-        let a = T::array_mut(value).ok_or_else(|| {
+        let a = array_mut::<T>(value).ok_or_else(|| {
             format!(
                 "variable {i} of the update has dtype {dtype}, expected {}",
                 T::DTYPE
@@ -403,7 +379,7 @@ pub(super) fn state_arrays<'k, T: StateFloat>(
 }
 
 impl Apply {
-    fn run<T: StateFloat>(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn run<T: Float>(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         let threads = k.threads();
         let g = k.float::<T>(0)?;
         let update = Update::<T>::read(self.rule, k, 1)?;

@@ -11,12 +11,13 @@
 //! computes it (a block of rows changes no sum), and each update is the
 //! unfused rule's, so the fused kernel gives bitwise the same values.
 
-use super::apply::{state_arrays, Apply, Rule, StateFloat, Update};
+use super::apply::{state_arrays, Apply, Rule, Update};
 use crate::gemm::mat_mul;
 use crate::graph::TensorSpec;
 use crate::ops::scratch::with_scratch;
 use crate::ops::{
-    in_fused, matrix_operands, not_a_graph_node, worth_splitting, Kernel, KernelError, Op, OpKind,
+    in_fused, matrix_operands, not_a_graph_node, worth_splitting, Float, Kernel, KernelError, Op,
+    OpKind,
 };
 use ndarray::{s, ArrayViewMut, Axis, IxDyn};
 use smallvec::SmallVec;
@@ -38,7 +39,7 @@ struct FusedApply {
 }
 
 impl FusedApply {
-    fn run<T: StateFloat>(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn run<T: Float>(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
         let (a, b) = (k.float::<T>(0)?, k.float::<T>(1)?);
         let (a, b) = matrix_operands(a, b, self.transpose_a, self.transpose_b)
             .map_err(|e| in_fused(e.into(), &self.product))?;
