@@ -263,11 +263,13 @@ impl<T: Float> Update<T> {
 
     /// The update of `state` (the variable, then its slots in the rule's
     /// order; [`Update::arrays`] of them, of `g`'s shape) by the gradient
-    /// `g`, element by element on this thread.
+    /// `g`, element by element (Adam on large contiguous arrays on up to
+    /// `threads` threads).
     pub(super) fn apply<D: Dimension>(
         &self,
         state: &mut [ArrayViewMut<'_, T, D>],
         g: ArrayView<'_, T, D>,
+        threads: usize,
     ) {
         let one = T::one();
         match (*self, state) {
@@ -291,7 +293,7 @@ impl<T: Float> Update<T> {
                     v.as_slice_mut(),
                     g.as_slice(),
                 ) {
-                    adam_slices(w, m, v, g, &h);
+                    adam_parallel(threads, w, m, v, g, &h);
                     return;
                 }
                 Zip::from(w)
@@ -384,19 +386,8 @@ impl Apply {
         let g = k.float::<T>(0)?;
         let update = Update::<T>::read(self.rule, k, 1)?;
         let mut state = state_arrays(k, &update, g.shape())?;
-        if let (Update::Adam(h), [w, m, v]) = (&update, state.as_mut_slice()) {
-            if let (Some(w), Some(m), Some(v), Some(g)) = (
-                w.as_slice_mut(),
-                m.as_slice_mut(),
-                v.as_slice_mut(),
-                g.as_slice(),
-            ) {
-                adam_parallel(threads, w, m, v, g, h);
-                return Ok(());
-            }
-        }
         let mut views: SmallVec<[_; 4]> = state.iter_mut().map(|a| a.view_mut()).collect();
-        update.apply(&mut views, g.view());
+        update.apply(&mut views, g.view(), threads);
         Ok(())
     }
 }

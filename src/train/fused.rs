@@ -79,7 +79,8 @@ impl FusedApply {
                 let mut g = ArrayViewMut::from_shape(IxDyn(&[r.len(), n]), buf).expect("sized");
                 let g2 = g.view_mut().into_dimensionality().expect("2-D");
                 mat_mul(a.slice(s![r.clone(), ..]), b, g2, false, None, false);
-                update.apply(&mut views, g.view());
+                // This block is one task of the split: one thread.
+                update.apply(&mut views, g.view(), 1);
             });
         });
         Ok(())
