@@ -184,7 +184,7 @@ fn profile(
         steps.push(t0.elapsed().as_secs_f64() * 1e3);
         for (i, e) in trace.entries().iter().enumerate() {
             if per_node.len() <= i {
-                per_node.push((e.node.name.clone(), e.node.op, Vec::new()));
+                per_node.push((e.node.name.clone(), e.node.op.name, Vec::new()));
             }
             per_node[i].2.push(e.time.as_secs_f64() * 1e3);
         }

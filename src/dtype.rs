@@ -275,6 +275,44 @@ pub(crate) fn fmt_dims(dims: &[usize]) -> String {
     Shape::known(dims).to_string()
 }
 
+/// A concrete shape held inline (no allocation up to rank 6).
+pub(crate) type Dims = smallvec::SmallVec<[usize; 6]>;
+
+/// The NumPy broadcast of two concrete shapes.
+pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
+    broadcast_dims(a, b).map(|d| d.to_vec())
+}
+
+/// [`broadcast_shapes`], held inline.
+pub(crate) fn broadcast_dims(a: &[usize], b: &[usize]) -> Result<Dims, String> {
+    let n = a.len().max(b.len());
+    let mut out: Dims = smallvec::smallvec![0; n];
+    for (i, o) in out.iter_mut().enumerate() {
+        let x = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let y = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
+        *o = if x == y || y == 1 {
+            x
+        } else if x == 1 {
+            y
+        } else {
+            return Err(format!(
+                "incompatible shapes for broadcasting: {} vs {}",
+                fmt_dims(a),
+                fmt_dims(b)
+            ));
+        };
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 //! kind and the line of user code that built it.
 
 use crate::dtype::DType;
+use crate::op::OpKind;
 use std::fmt;
 use std::panic::Location;
 
@@ -16,7 +17,7 @@ pub struct NodeInfo {
     /// The node's unique name.
     pub name: String,
     /// The op kind (`MatMul`, `Placeholder`, ...).
-    pub op: &'static str,
+    pub op: &'static OpKind,
     /// Where user code built the node.
     pub site: &'static Location<'static>,
 }
@@ -27,7 +28,7 @@ impl fmt::Display for NodeInfo {
             f,
             "`{}` ({}, built at {}:{})",
             self.name,
-            self.op,
+            self.op.name,
             self.site.file(),
             self.site.line()
         )

@@ -4,7 +4,8 @@
 //! reaching each tensor. Nothing here touches arrays.
 
 use crate::graph::{Graph, Tensor};
-use crate::ops::{ones_like, GradCtx, Op};
+use crate::op::{GradCtx, Op};
+use crate::ops::ones_like;
 use petgraph::graph::NodeIndex;
 use std::collections::HashMap;
 use std::panic::Location;

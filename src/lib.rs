@@ -34,6 +34,7 @@ pub mod gradcheck;
 pub mod gradients;
 pub mod graph;
 pub mod nn;
+pub mod op;
 pub mod ops;
 mod parallel;
 pub mod session;

@@ -438,3 +438,8 @@ impl<'a, T: Element, D: ndarray::Dimension> IntoFeed<'a> for ndarray::Array<T, D
 fn owned_feed<'a, T: Element>(a: ArrayD<T>) -> FeedValue<'a> {
     T::feed_cow(CowArray::from(a))
 }
+
+/// `v`'s array when its dtype is `T`'s, mutably.
+pub(crate) fn array_mut<T: Element>(v: &mut Value) -> Option<&mut ArrayD<T>> {
+    with_array!(v, a => (a as &mut dyn std::any::Any).downcast_mut::<ArrayD<T>>())
+}

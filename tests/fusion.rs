@@ -44,7 +44,7 @@ fn assert_fused_equals_unfused(g: &Graph, y: Tensor, x: Tensor, xv: &Array2<f32>
     );
     let fused = values(s.run(y, &feed! { x => xv }).unwrap());
     let (unfused, trace) = s.run_traced(y, &feed! { x => xv }).unwrap();
-    assert!(trace.entries().iter().any(|e| e.node.op == "MatMul"));
+    assert!(trace.entries().iter().any(|e| e.node.op.name == "MatMul"));
     assert_eq!(fused, values(unfused));
     assert!(fused.contains(&0.0) && fused.iter().any(|&v| v > 0.0));
 }

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
+use tensorgraph::session::ValueSummary;
 use tensorgraph::viz::DotOptions;
 use tensorgraph::{feed, gradients, ops, DType, Graph, Session};
 
@@ -112,8 +113,10 @@ fn traced_run_records_shapes_values_and_gradients() {
         .iter()
         .find(|e| e.node.name == y.name())
         .unwrap();
-    assert_eq!(add.outputs, vec!["f64[]".to_string()]);
-    assert_eq!(add.summaries, vec!["12.0000".to_string()]);
+    let outputs: Vec<String> = add.outputs.iter().map(|o| o.to_string()).collect();
+    assert_eq!(outputs, ["f64[]"]);
+    assert_eq!(add.summaries, [ValueSummary::Scalar(12.0)]);
+    assert_eq!(add.summaries[0].to_string(), "12.0000");
     let dot = trace.to_dot();
     assert!(dot.contains("data 12.0000"), "{dot}");
     assert!(

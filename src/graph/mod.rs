@@ -11,7 +11,7 @@ pub use names::ScopeGuard;
 pub use tensor::{Operation, Tensor};
 
 use crate::dtype::{DType, Shape};
-use crate::ops::{Op, OpKind};
+use crate::op::{Op, OpKind};
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::HashMap;
 use std::panic::Location;
@@ -70,7 +70,7 @@ impl Node {
     pub fn info(&self) -> crate::NodeInfo {
         crate::NodeInfo {
             name: self.name.clone(),
-            op: self.op.kind().name,
+            op: self.op.kind(),
             site: self.site,
         }
     }
@@ -304,7 +304,7 @@ impl Graph {
             st.nodes.add_edge(t.node(), idx, slot);
         }
         st.names.insert(name, idx);
-        if st.nodes[idx].op.randomness() != crate::ops::Randomness::None {
+        if st.nodes[idx].op.randomness() != crate::op::Randomness::None {
             st.random_nodes.push(idx);
         }
         Operation::new(self.id(), idx)

@@ -5,36 +5,26 @@
 //! [`StepMask`], a piecewise-constant op with no gradient of its own, so
 //! second derivatives flow through the smooth factors only.
 
-use super::{normalize_axis, reduce_sum, Float, GradCtx, Kernel, KernelError, Op, OpKind};
+use super::element::float_dispatch;
+use super::{normalize_axis, reduce_sum, Float};
 use crate::graph::{Tensor, TensorSpec};
+use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
 use ndarray::{ArrayD, Axis};
 use num_traits::{One, Zero};
 
-static RELU: OpKind = OpKind::differentiable("Relu");
-static RELU6: OpKind = OpKind::differentiable("Relu6");
-static LEAKY_RELU: OpKind = OpKind::differentiable("LeakyRelu");
-static ELU: OpKind = OpKind::differentiable("Elu");
-static SIGMOID: OpKind = OpKind::differentiable("Sigmoid");
-static TANH: OpKind = OpKind::differentiable("Tanh");
-static SOFTPLUS: OpKind = OpKind::differentiable("Softplus");
-static SOFTMAX: OpKind = OpKind::differentiable("Softmax");
-static LOG_SOFTMAX: OpKind = OpKind::differentiable("LogSoftmax");
-static STEP_MASK: OpKind = OpKind::not_differentiable("StepMask");
-static RELU_GRAD: OpKind = OpKind::differentiable("ReluGrad");
-
-pub(super) static KINDS: &[&OpKind] = &[
-    &RELU,
-    &RELU6,
-    &LEAKY_RELU,
-    &ELU,
-    &SIGMOID,
-    &TANH,
-    &SOFTPLUS,
-    &SOFTMAX,
-    &LOG_SOFTMAX,
-    &STEP_MASK,
-    &RELU_GRAD,
-];
+op_kinds! {
+    RELU = differentiable("Relu", "relu");
+    RELU6 = differentiable("Relu6", "relu6");
+    LEAKY_RELU = differentiable("LeakyRelu", "leaky_relu");
+    ELU = differentiable("Elu", "elu");
+    SIGMOID = differentiable("Sigmoid", "sigmoid");
+    TANH = differentiable("Tanh", "tanh");
+    SOFTPLUS = differentiable("Softplus", "softplus");
+    SOFTMAX = differentiable("Softmax", "softmax");
+    LOG_SOFTMAX = differentiable("LogSoftmax", "log_softmax");
+    STEP_MASK = not_differentiable("StepMask", "step_mask");
+    RELU_GRAD = differentiable("ReluGrad", "relu_grad");
+}
 
 /// Static rule of an elementwise float op: same dtype and shape.
 fn infer_float(i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
@@ -45,8 +35,11 @@ fn infer_float(i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
 }
 
 /// Applies `f` to every element of input 0 and sets output 0.
-fn map_float<T: Float>(k: &mut Kernel<'_>, f: impl Fn(T) -> T + Sync) -> Result<(), KernelError> {
-    let x = k.float::<T>(0)?;
+fn map_float<T: Float>(
+    k: &mut ComputeCtx<'_>,
+    f: impl Fn(T) -> T + Sync,
+) -> Result<(), KernelError> {
+    let x = k.input_as::<T>(0)?;
     k.map_into(0, x, f);
     Ok(())
 }
@@ -66,9 +59,9 @@ impl Op for StepMask {
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         infer_float(i)
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let (lo, hi) = (self.lo, self.hi);
-        crate::float_dispatch!(k.input(0), T => {
+        float_dispatch!(k.input(0), T => {
             let (lo, hi) = (T::from_f64(lo), T::from_f64(hi));
             map_float(k, |x: T| if lo < x && x < hi { T::one() } else { T::zero() })
         })
@@ -94,8 +87,8 @@ impl Op for Relu {
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         infer_float(i)
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => map_float(k, |x: T| if x > T::zero() { x } else { T::zero() }))
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => map_float(k, |x: T| if x > T::zero() { x } else { T::zero() }))
     }
     /// relu'(x) = [x > 0] = [relu(x) > 0], read from the output as TF does.
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
@@ -126,9 +119,9 @@ impl Op for ReluGrad {
             .ok_or_else(|| format!("ReluGrad needs equal shapes, got {dy} and {y}"))?;
         Ok(vec![TensorSpec::new(dy.dtype, shape)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => {
-            let (dy, y) = (k.float::<T>(0)?, k.float::<T>(1)?);
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => {
+            let (dy, y) = (k.input_as::<T>(0)?, k.input_as::<T>(1)?);
             if dy.shape() != y.shape() {
                 return Err("the gradient and relu's output differ in shape".into());
             }
@@ -173,8 +166,8 @@ impl Op for Relu6 {
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         infer_float(i)
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => {
             let six = T::from_f64(6.0);
             map_float(k, |x: T| if x > six { six } else if x > T::zero() { x } else { T::zero() })
         })
@@ -205,9 +198,9 @@ impl Op for LeakyRelu {
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         infer_float(i)
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let alpha = self.alpha;
-        crate::float_dispatch!(k.input(0), T => {
+        float_dispatch!(k.input(0), T => {
             let alpha = T::from_f64(alpha);
             map_float(k, |x: T| if x > T::zero() { x } else { alpha * x })
         })
@@ -241,8 +234,8 @@ impl Op for Elu {
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         infer_float(i)
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => map_float(k, |x: T| if x > T::zero() { x } else { x.exp_m1() }))
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => map_float(k, |x: T| if x > T::zero() { x } else { x.exp_m1() }))
     }
     /// elu'(x) = 1 for x > 0, else exp(x) = y + 1.
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
@@ -279,8 +272,8 @@ impl Op for Sigmoid {
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         infer_float(i)
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => map_float(k, sigmoid_of::<T>))
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => map_float(k, sigmoid_of::<T>))
     }
     /// sigmoid'(x) = y (1 - y).
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
@@ -306,8 +299,8 @@ impl Op for Tanh {
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         infer_float(i)
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => map_float(k, |x: T| x.tanh()))
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => map_float(k, |x: T| x.tanh()))
     }
     /// tanh'(x) = 1 - y^2.
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
@@ -333,10 +326,10 @@ impl Op for Softplus {
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         infer_float(i)
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         // max(x, 0) + log(1 + exp(-|x|)) neither overflows nor loses the
         // small tail for very negative x.
-        crate::float_dispatch!(k.input(0), T => map_float(k, |x: T| x.max(T::zero()) + (-x.abs()).exp().ln_1p()))
+        float_dispatch!(k.input(0), T => map_float(k, |x: T| x.max(T::zero()) + (-x.abs()).exp().ln_1p()))
     }
     /// softplus'(x) = sigmoid(x).
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
@@ -394,15 +387,15 @@ impl Op for Softmax {
         }
         infer_float(i)
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let x = k.input(0);
         let rank = x.shape().len();
         if rank == 0 {
             return Err("softmax needs a tensor of rank >= 1, got a scalar".into());
         }
         let axis = normalize_axis(self.axis, rank)?;
-        crate::float_dispatch!(x, T => {
-            let r = softmax_lanes(k.float::<T>(0)?, axis, self.log);
+        float_dispatch!(x, T => {
+            let r = softmax_lanes(k.input_as::<T>(0)?, axis, self.log);
             k.set(0, T::into_value(r));
             Ok(())
         })

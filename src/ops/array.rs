@@ -5,45 +5,25 @@
 //! The joining, slicing and gathering families live in `join.rs`,
 //! `slicing.rs` and `gather.rs`.
 
-use super::kernel::{array_mut, Dims};
-use super::{normalize_axis, GradCtx, Kernel, KernelError, Op, OpKind};
+use super::element::any_dispatch;
+use super::element::numeric_dispatch;
+use super::normalize_axis;
+use crate::dtype::Dims;
 use crate::dtype::{Dim, Shape};
 use crate::graph::{Tensor, TensorSpec};
+use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
+use crate::value::array_mut;
 use ndarray::{ArrayD, Axis, IxDyn};
 
-static RESHAPE: OpKind = OpKind::differentiable("Reshape");
-static RESHAPE_LIKE: OpKind = OpKind::differentiable("ReshapeLike");
-static EXPAND_DIMS: OpKind = OpKind::differentiable("ExpandDims");
-static SQUEEZE: OpKind = OpKind::differentiable("Squeeze");
-static TRANSPOSE: OpKind = OpKind::differentiable("Transpose");
-static TILE: OpKind = OpKind::differentiable("Tile");
-static UNTILE: OpKind = OpKind::differentiable("Untile");
-
-pub(super) static KINDS: &[&OpKind] = &[
-    &RESHAPE,
-    &RESHAPE_LIKE,
-    &EXPAND_DIMS,
-    &SQUEEZE,
-    &TRANSPOSE,
-    &TILE,
-    &UNTILE,
-];
-
-/// Runs a generic body for the dtype of `$v` (an `&Value`), binding `$T`
-/// to any of the five element types: for ops that only move elements.
-macro_rules! any_dispatch {
-    ($v:expr, $T:ident => $body:expr) => {
-        match $v.dtype() {
-            $crate::DType::Bool => {
-                type $T = bool;
-                use $crate::Element as _;
-                $body
-            }
-            _ => $crate::numeric_dispatch!($v, $T => $body),
-        }
-    };
+op_kinds! {
+    RESHAPE = differentiable("Reshape", "reshape");
+    RESHAPE_LIKE = differentiable("ReshapeLike", "reshape_like");
+    EXPAND_DIMS = differentiable("ExpandDims", "expand_dims");
+    SQUEEZE = differentiable("Squeeze", "squeeze");
+    TRANSPOSE = differentiable("Transpose", "transpose");
+    TILE = differentiable("Tile", "tile");
+    UNTILE = differentiable("Untile", "untile");
 }
-pub(super) use any_dispatch;
 
 /// A copy of `a` in row-major order (views may come permuted).
 pub(super) fn standard<T: Clone>(a: ndarray::ArrayViewD<'_, T>) -> ArrayD<T> {
@@ -99,7 +79,7 @@ struct Reshape {
     shape: Vec<isize>,
 }
 
-fn reshape_kernel(k: &mut Kernel<'_>, dims: &[usize]) -> Result<(), KernelError> {
+fn reshape_kernel(k: &mut ComputeCtx<'_>, dims: &[usize]) -> Result<(), KernelError> {
     let x = k.input(0);
     if dims.iter().product::<usize>() != x.len() {
         return Err(format!("cannot reshape {:?} to {dims:?}", x.shape()).into());
@@ -157,7 +137,7 @@ impl Op for Reshape {
             reshape_shape(&i[0].shape, &self.shape)?,
         )])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let dims = reshape_dims(&self.shape, k.input(0).len())?;
         reshape_kernel(k, &dims)
     }
@@ -206,7 +186,7 @@ impl Op for ReshapeLike {
         }
         Ok(vec![TensorSpec::new(i[0].dtype, i[1].shape.clone())])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let dims: Dims = k.input(1).shape().into();
         reshape_kernel(k, &dims)
     }
@@ -250,7 +230,7 @@ impl Op for ExpandDims {
         };
         Ok(vec![TensorSpec::new(i[0].dtype, shape)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let x = k.input(0);
         let at = normalize_axis(self.axis, x.shape().len() + 1)?;
         any_dispatch!(x, T => {
@@ -348,7 +328,7 @@ impl Op for Squeeze {
         };
         Ok(vec![TensorSpec::new(i[0].dtype, shape)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let x = k.input(0);
         let drop = self.resolve(x.shape())?;
         let dims: Vec<usize> = x
@@ -429,7 +409,7 @@ impl Op for Transpose {
         };
         Ok(vec![TensorSpec::new(i[0].dtype, shape)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let x = k.input(0);
         let perm = self.perm(x.shape().len())?;
         any_dispatch!(x, T => {
@@ -502,7 +482,7 @@ impl Op for Tile {
         };
         Ok(vec![TensorSpec::new(i[0].dtype, Shape::from(dims))])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let x = k.input(0);
         check_multiples(&Shape::known(x.shape()), &self.multiples)?;
         let out: Vec<usize> = x
@@ -575,7 +555,7 @@ impl Op for Untile {
         }
         Ok(vec![TensorSpec::new(i[0].dtype, Shape::from(dims))])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let x = k.input(0);
         check_multiples(&Shape::known(x.shape()), &self.multiples)?;
         if x.shape()
@@ -596,7 +576,7 @@ impl Op for Untile {
             .zip(&self.multiples)
             .map(|(d, m)| d / m)
             .collect();
-        crate::numeric_dispatch!(x, T => {
+        numeric_dispatch!(x, T => {
             let a = T::from_value(x).expect("dispatched");
             let mut r = ArrayD::<T>::zeros(IxDyn(&out));
             let mut dst = vec![0; out.len()];

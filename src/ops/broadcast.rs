@@ -5,26 +5,22 @@
 //! work with unknown batch dimensions, and each is differentiable in turn
 //! (second derivatives go through them).
 
-use super::{Axes, Float, GradCtx, Kernel, KernelError, Op, OpKind};
+use super::element::{float_dispatch, numeric_dispatch};
+use super::{Axes, Float};
 use crate::dtype::DType;
+use crate::dtype::Dims;
 use crate::graph::{Tensor, TensorSpec};
-use crate::ops::kernel::Dims;
+use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
 use crate::value::Value;
 use ndarray::{ArrayD, Axis, IxDyn, Zip};
 
-static SUM_TO_SHAPE: OpKind = OpKind::differentiable("SumToShape");
-static BROADCAST_LIKE: OpKind = OpKind::differentiable("BroadcastLike");
-static BROADCAST_REDUCED: OpKind = OpKind::differentiable("BroadcastReduced");
-static ZEROS_LIKE: OpKind = OpKind::not_differentiable("ZerosLike");
-static ONES_LIKE: OpKind = OpKind::not_differentiable("OnesLike");
-
-pub(super) static KINDS: &[&OpKind] = &[
-    &SUM_TO_SHAPE,
-    &BROADCAST_LIKE,
-    &BROADCAST_REDUCED,
-    &ZEROS_LIKE,
-    &ONES_LIKE,
-];
+op_kinds! {
+    SUM_TO_SHAPE = differentiable("SumToShape", "sum_to_shape");
+    BROADCAST_LIKE = differentiable("BroadcastLike", "broadcast_like");
+    BROADCAST_REDUCED = differentiable("BroadcastReduced", "broadcast_reduced");
+    ZEROS_LIKE = not_differentiable("ZerosLike", "zeros_like");
+    ONES_LIKE = not_differentiable("OnesLike", "ones_like");
+}
 
 /// Sums `grad` (the gradient of a broadcast result) back to the shape of
 /// `like` (the input that was broadcast): over leading axes `like` lacks
@@ -193,12 +189,12 @@ impl Op for SumToShape {
         same_dtype(inputs)?;
         Ok(vec![inputs[1].clone()])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let shape = k.input(1).shape();
-        crate::float_dispatch!(k.input(0), T => {
-            let a = k.float::<T>(0)?;
+        float_dispatch!(k.input(0), T => {
+            let a = k.input_as::<T>(0)?;
             if a.shape() == shape {
-                k.output_array::<T>(0, shape).assign(a);
+                k.stale_output::<T>(0, shape).assign(a);
                 return Ok(());
             }
             // The common case, a bias gradient: `shape` is the trailing
@@ -207,7 +203,7 @@ impl Op for SumToShape {
             let inner: usize = shape.iter().product();
             let trailing = a.ndim() > shape.len() && a.shape().ends_with(shape);
             if trailing && inner > 0 && a.is_standard_layout() {
-                let out = k.output_array::<T>(0, shape);
+                let out = k.stale_output::<T>(0, shape);
                 let o = out.as_slice_mut().expect("standard layout");
                 sum_rows(a.as_slice().expect("standard layout"), o);
                 return Ok(());
@@ -238,9 +234,9 @@ impl Op for BroadcastLike {
             .ok_or("shapes cannot broadcast")?;
         Ok(vec![TensorSpec::new(inputs[0].dtype, shape)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        let target = super::kernel::broadcast_shapes(k.input(0).shape(), k.input(1).shape())?;
-        crate::numeric_dispatch!(k.input(0), T => {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        let target = crate::dtype::broadcast_shapes(k.input(0).shape(), k.input(1).shape())?;
+        numeric_dispatch!(k.input(0), T => {
             let a = T::from_value(k.input(0)).expect("dispatched");
             let r = a.broadcast(IxDyn(&target)).ok_or("cannot broadcast")?.to_owned();
             k.set(0, r);
@@ -270,7 +266,7 @@ impl Op for BroadcastReduced {
             inputs[1].shape.clone(),
         )])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let target = k.input(1).shape();
         let mut kept: Dims = target.iter().copied().collect();
         let mut count = 1usize;
@@ -291,15 +287,15 @@ impl Op for BroadcastReduced {
             }
         }
         let mean = self.mean;
-        crate::float_dispatch!(k.input(0), T => {
-            let dy = k.float::<T>(0)?;
+        float_dispatch!(k.input(0), T => {
+            let dy = k.input_as::<T>(0)?;
             let dy = dy
                 .view()
                 .into_shape_with_order(IxDyn(&kept))
                 .map_err(|_| format!("gradient of shape {:?} does not fit reduced shape {:?}", dy.shape(), kept))?;
             let dy = dy.broadcast(IxDyn(target)).ok_or("cannot broadcast")?;
             let count = <T as Float>::from_f64(count.max(1) as f64);
-            let out = k.output_array::<T>(0, target);
+            let out = k.stale_output::<T>(0, target);
             if mean {
                 Zip::from(out).and(&dy).for_each(|o, &v| *o = v / count);
             } else {
@@ -340,13 +336,13 @@ impl Op for Fill {
     fn infer(&self, inputs: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         Ok(vec![inputs[0].clone()])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let x = k.input(0);
         let one = self.one;
         macro_rules! fill {
             ($T:ty, $one:expr, $zero:expr) => {{
                 let v: $T = if one { $one } else { $zero };
-                k.output_array::<$T>(0, x.shape()).fill(v);
+                k.stale_output::<$T>(0, x.shape()).fill(v);
             }};
         }
         match x.dtype() {
@@ -357,5 +353,13 @@ impl Op for Fill {
             DType::Bool => k.set(0, Value::Bool(ArrayD::from_elem(IxDyn(x.shape()), one))),
         }
         Ok(())
+    }
+}
+
+impl GradCtx<'_> {
+    /// The gradient of output `i`, zeros where none reaches it.
+    #[track_caller]
+    pub fn dy(&self, i: usize) -> Tensor {
+        self.grads[i].unwrap_or_else(|| zeros_like(self.outputs[i]))
     }
 }

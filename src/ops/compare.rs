@@ -1,37 +1,28 @@
 //! Comparisons and logic with NumPy broadcasting (bool outputs, no
 //! gradients, as in TF) and TF1's `tf.where(condition, x, y)` selection.
 
+use super::element::numeric_dispatch;
+use super::element::zip_broadcast;
 use super::math::infer_broadcast;
-use super::{zeros_like, GradCtx, Kernel, KernelError, Op, OpKind};
+use super::zeros_like;
 use crate::dtype::DType;
 use crate::graph::{Tensor, TensorSpec};
-use crate::ops::kernel::zip_broadcast;
+use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
 use crate::value::{Element, Value};
 use ndarray::{ArrayD, IxDyn, Zip};
 
-static EQUAL: OpKind = OpKind::not_differentiable("Equal");
-static NOT_EQUAL: OpKind = OpKind::not_differentiable("NotEqual");
-static LESS: OpKind = OpKind::not_differentiable("Less");
-static LESS_EQUAL: OpKind = OpKind::not_differentiable("LessEqual");
-static GREATER: OpKind = OpKind::not_differentiable("Greater");
-static GREATER_EQUAL: OpKind = OpKind::not_differentiable("GreaterEqual");
-static LOGICAL_AND: OpKind = OpKind::not_differentiable("LogicalAnd");
-static LOGICAL_OR: OpKind = OpKind::not_differentiable("LogicalOr");
-static LOGICAL_NOT: OpKind = OpKind::not_differentiable("LogicalNot");
-static SELECT: OpKind = OpKind::differentiable("Select");
-
-pub(super) static KINDS: &[&OpKind] = &[
-    &EQUAL,
-    &NOT_EQUAL,
-    &LESS,
-    &LESS_EQUAL,
-    &GREATER,
-    &GREATER_EQUAL,
-    &LOGICAL_AND,
-    &LOGICAL_OR,
-    &LOGICAL_NOT,
-    &SELECT,
-];
+op_kinds! {
+    EQUAL = not_differentiable("Equal", "equal");
+    NOT_EQUAL = not_differentiable("NotEqual", "not_equal");
+    LESS = not_differentiable("Less", "less");
+    LESS_EQUAL = not_differentiable("LessEqual", "less_equal");
+    GREATER = not_differentiable("Greater", "greater");
+    GREATER_EQUAL = not_differentiable("GreaterEqual", "greater_equal");
+    LOGICAL_AND = not_differentiable("LogicalAnd", "logical_and");
+    LOGICAL_OR = not_differentiable("LogicalOr", "logical_or");
+    LOGICAL_NOT = not_differentiable("LogicalNot", "logical_not");
+    SELECT = differentiable("Select", "where");
+}
 
 /// A broadcasting comparison of two tensors of one dtype.
 #[derive(Debug, Clone, Copy)]
@@ -88,11 +79,11 @@ impl Op for Compare {
         }
         infer_broadcast(i, Some(DType::Bool))
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let (a, b) = (k.input(0), k.input(1));
         let r = match a.dtype() {
             DType::Bool => self.0.apply::<bool>(a, b)?,
-            _ => crate::numeric_dispatch!(a, T => self.0.apply::<T>(a, b))?,
+            _ => numeric_dispatch!(a, T => self.0.apply::<T>(a, b))?,
         };
         k.set(0, r);
         Ok(())
@@ -179,7 +170,7 @@ impl Op for Logical {
             Logic::And | Logic::Or => infer_broadcast(i, None),
         }
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let bools = |i: usize| bool::from_value(k.input(i)).ok_or("expected a bool tensor");
         let r = match self.0 {
             Logic::Not => bools(0)?.mapv(|v| !v),
@@ -288,7 +279,7 @@ impl Op for Select {
         }
         Ok(vec![TensorSpec::new(x.dtype, shape)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let cond = bool::from_value(k.input(0)).ok_or("where needs a bool condition")?;
         let (x, y) = (k.input(1), k.input(2));
         let r: Value = match x.dtype() {
@@ -296,7 +287,7 @@ impl Op for Select {
                 let y = bool::from_value(y).ok_or("dtypes of x and y differ")?;
                 select(cond, bool::from_value(x).expect("dispatched"), y)?.into()
             }
-            _ => crate::numeric_dispatch!(x, T => {
+            _ => numeric_dispatch!(x, T => {
                 let y = T::from_value(y).ok_or("dtypes of x and y differ")?;
                 Ok(Value::from(select(cond, T::from_value(x).expect("dispatched"), y)?))
             })?,

@@ -5,25 +5,27 @@
 //! two are each other's adjoints, so every gradient here is built from the
 //! ops of this file again and second derivatives work.
 
+use super::element::float_dispatch;
 use super::pool::PoolAttrs;
 use super::scratch::with_scratch;
-use super::{Float, GradCtx, Kernel, KernelError, Op, OpKind};
+use super::Float;
 use crate::dtype::{Dim, Shape};
 use crate::gemm::mat_mul;
 use crate::graph::{Tensor, TensorSpec};
+use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
 use ndarray::{ArrayD, ArrayView2, ArrayViewMut2, IxDyn};
 use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
-static CONV2D: OpKind = OpKind::differentiable("Conv2D");
-static CONV2D_BACKPROP_INPUT: OpKind = OpKind::differentiable("Conv2DBackpropInput");
-static CONV2D_BACKPROP_FILTER: OpKind = OpKind::differentiable("Conv2DBackpropFilter");
-/// The session's fused `[relu](conv2d + bias)`: not a graph op, so not in
-/// `KINDS`.
-static FUSED_CONV2D: OpKind = OpKind::not_differentiable("_FusedConv2D");
-
-pub(super) static KINDS: &[&OpKind] = &[&CONV2D, &CONV2D_BACKPROP_INPUT, &CONV2D_BACKPROP_FILTER];
+op_kinds! {
+    CONV2D = differentiable("Conv2D", "conv2d");
+    CONV2D_BACKPROP_INPUT = differentiable("Conv2DBackpropInput", "conv2d_backprop_input");
+    CONV2D_BACKPROP_FILTER = differentiable("Conv2DBackpropFilter", "conv2d_backprop_filter");
+    /// The session's fused `[relu](conv2d + bias)` (built by the session,
+    /// never a graph node).
+    FUSED_CONV2D = not_differentiable("_FusedConv2D", "_fused_conv2d");
+}
 
 /// TF's padding schemes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -683,14 +685,14 @@ pub(super) fn array<T: Float>(shape: &[usize], data: Vec<T>) -> ArrayD<T> {
 /// value per output channel) added and relu, and max pooling with `pool`'s
 /// attributes, as the fused kernel asks.
 fn conv2d_kernel<T: Float>(
-    k: &mut Kernel<'_>,
+    k: &mut ComputeCtx<'_>,
     attrs: &ConvAttrs,
     bias: Option<&ArrayD<T>>,
     relu: bool,
     pool: Option<&PoolAttrs>,
 ) -> Result<(), KernelError> {
     let threads = k.threads();
-    let (x, f) = (k.float::<T>(0)?, k.float::<T>(1)?);
+    let (x, f) = (k.input_as::<T>(0)?, k.input_as::<T>(1)?);
     let (g, o) = attrs.geometry(x.shape(), f.shape())?;
     let bias = super::fused::bias_row(bias, o, || {
         format!("a convolution with {o} output channels")
@@ -698,7 +700,7 @@ fn conv2d_kernel<T: Float>(
     let pooled = pool.map(|p| p.geometry(&g.out_shape(o))).transpose()?;
     let (xs, fs) = (flat(x), flat(f));
     let shape = pooled.map_or(g.out_shape(o), |p| p.out_shape(o));
-    let y = k.output_array::<T>(0, &shape);
+    let y = k.stale_output::<T>(0, &shape);
     let y = y.as_slice_mut().expect("standard layout");
     conv_forward(&xs, &fs, &g, o, threads, y, (bias, relu, pooled.as_ref()));
     Ok(())
@@ -717,8 +719,8 @@ impl Op for Conv2D {
         let shape = self.0.infer_output(&i[0].shape, &i[1].shape)?;
         Ok(vec![TensorSpec::new(i[0].dtype, shape)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => conv2d_kernel::<T>(k, &self.0, None, false, None))
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => conv2d_kernel::<T>(k, &self.0, None, false, None))
     }
     /// y = x (*) w: dx = backprop_input(x, w, dy), dw = backprop_filter(x, w, dy).
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
@@ -753,9 +755,9 @@ impl Op for FusedConv2D {
     fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         super::fused::not_a_graph_node()
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => {
-            let bias = k.float::<T>(2)?;
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => {
+            let bias = k.input_as::<T>(2)?;
             conv2d_kernel(k, &self.attrs, Some(bias), self.relu, self.pool.as_ref())
                 .map_err(|e| super::fused::in_fused(e, &self.fused))
         })
@@ -831,14 +833,14 @@ impl Op for Conv2DBackpropInput {
             .ok_or_else(|| format!("out_backprop has shape {}, conv2d gives {out}", i[2].shape))?;
         Ok(vec![i[0].clone()])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let threads = k.threads();
-        crate::float_dispatch!(k.input(1), T => {
+        float_dispatch!(k.input(1), T => {
             let shape = k.input(0).shape();
-            let (f, dy) = (k.float::<T>(1)?, k.float::<T>(2)?);
+            let (f, dy) = (k.input_as::<T>(1)?, k.input_as::<T>(2)?);
             let (g, o) = self.0.geometry(shape, f.shape())?;
             let (fs, dys) = (flat(f), out_rows(dy, &g, o)?);
-            let dx = k.output_array::<T>(0, shape);
+            let dx = k.stale_output::<T>(0, shape);
             let dx = dx.as_slice_mut().expect("standard layout");
             conv_backprop_input(&fs, &dys, &g, o, threads, dx);
             Ok(())
@@ -895,14 +897,14 @@ impl Op for Conv2DBackpropFilter {
             .ok_or_else(|| format!("out_backprop has shape {}, conv2d gives {out}", i[2].shape))?;
         Ok(vec![i[1].clone()])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let threads = k.threads();
-        crate::float_dispatch!(k.input(0), T => {
+        float_dispatch!(k.input(0), T => {
             let shape = k.input(1).shape();
-            let (x, dy) = (k.float::<T>(0)?, k.float::<T>(2)?);
+            let (x, dy) = (k.input_as::<T>(0)?, k.input_as::<T>(2)?);
             let (g, o) = self.0.geometry(x.shape(), shape)?;
             let (xs, dys) = (flat(x), out_rows(dy, &g, o)?);
-            let dw = k.output_array::<T>(0, shape);
+            let dw = k.stale_output::<T>(0, shape);
             let dw = dw.as_slice_mut().expect("standard layout");
             conv_backprop_filter(&xs, &dys, &g, o, threads, dw);
             Ok(())

@@ -6,18 +6,21 @@
 //! output is `x`, no random number is drawn (the stream does not
 //! advance), and the mask is only written if a gradient reads it.
 
-use super::kernel::{array_mut, Dims};
-use super::{scalar_like, Const, GradCtx, Kernel, KernelError, Op, OpKind, Randomness};
+use super::element::float_dispatch;
+use super::{scalar_like, Const};
+use crate::dtype::Dims;
 use crate::dtype::Shape;
 use crate::graph::{Tensor, TensorSpec};
+use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind, Randomness};
 use crate::ops::Float;
+use crate::value::array_mut;
 use crate::value::Value;
 use ndarray::Zip;
 use rand::RngCore;
 
-static DROPOUT: OpKind = OpKind::differentiable("Dropout");
-
-pub(super) static KINDS: &[&OpKind] = &[&DROPOUT];
+op_kinds! {
+    DROPOUT = differentiable("Dropout", "dropout");
+}
 
 /// A probability given to [`dropout`] or [`dropout_rate`]: a number fixed
 /// in the graph, or a scalar float tensor (typically a placeholder fed 0.5
@@ -100,8 +103,8 @@ fn check_noise_shape(noise: &[usize], x: &[usize]) -> Result<(), String> {
 }
 
 impl Dropout {
-    fn run<T: Float>(&self, k: &mut Kernel<'_>, keep: f64) -> Result<(), KernelError> {
-        let x = k.float::<T>(0)?;
+    fn run<T: Float>(&self, k: &mut ComputeCtx<'_>, keep: f64) -> Result<(), KernelError> {
+        let x = k.input_as::<T>(0)?;
         if let Some(n) = &self.noise_shape {
             check_noise_shape(n, x.shape())?;
         }
@@ -109,7 +112,7 @@ impl Dropout {
         if keep == 1.0 {
             k.map_into(0, x, |v: T| v);
             if k.output_needed(1) {
-                k.output_array::<T>(1, &mask_shape).fill(T::one());
+                k.stale_output::<T>(1, &mask_shape).fill(T::one());
             }
             return Ok(());
         }
@@ -119,8 +122,8 @@ impl Dropout {
         // counter-based) is below `ceil(keep * 2^32)`.
         let threshold = (keep * (1u64 << 32) as f64).ceil() as u64;
         let seed = k.rng().next_u64();
-        k.output_array::<T>(0, x.shape());
-        k.output_array::<T>(1, &mask_shape);
+        k.stale_output::<T>(0, x.shape());
+        k.stale_output::<T>(1, &mask_shape);
         let (y, mask) = k.outputs_mut().split_at_mut(1);
         let (Some(y), Some(mask)) = (array_mut::<T>(&mut y[0]), array_mut::<T>(&mut mask[0]))
         else {
@@ -225,7 +228,7 @@ impl Op for Dropout {
         };
         Ok(vec![x.clone(), TensorSpec::new(x.dtype, shape)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let p = k.input(1);
         let first = match p {
             Value::F32(a) => a.iter().next().map(|&v| f64::from(v)),
@@ -244,7 +247,7 @@ impl Op for Dropout {
             }
         };
         let keep = check_probability(p, self.rate)?;
-        crate::float_dispatch!(k.input(0), T => self.run::<T>(k, keep))
+        float_dispatch!(k.input(0), T => self.run::<T>(k, keep))
     }
     /// d(x * mask)/dx = mask, this run's (output 1); none for the
     /// probability.

@@ -3,38 +3,26 @@
 //! output has its input's shape and dtype; float-only ops reject integer
 //! inputs statically, as TF does.
 
-use super::math::Numeric;
-use super::{GradCtx, Kernel, KernelError, Op, OpKind};
+use super::element::Numeric;
+use super::element::{float_dispatch, numeric_dispatch};
 use crate::dtype::DType;
 use crate::graph::{Tensor, TensorSpec};
+use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
 
-static ABS: OpKind = OpKind::differentiable("Abs");
-static SIGN: OpKind = OpKind::differentiable("Sign");
-static SQUARE: OpKind = OpKind::differentiable("Square");
-static SQRT: OpKind = OpKind::differentiable("Sqrt");
-static RSQRT: OpKind = OpKind::differentiable("Rsqrt");
-static EXP: OpKind = OpKind::differentiable("Exp");
-static LOG: OpKind = OpKind::differentiable("Log");
-static RECIPROCAL: OpKind = OpKind::differentiable("Reciprocal");
-static SIN: OpKind = OpKind::differentiable("Sin");
-static COS: OpKind = OpKind::differentiable("Cos");
-static IDENTITY: OpKind = OpKind::differentiable("Identity");
-static STOP_GRADIENT: OpKind = OpKind::not_differentiable("StopGradient");
-
-pub(super) static KINDS: &[&OpKind] = &[
-    &ABS,
-    &SIGN,
-    &SQUARE,
-    &SQRT,
-    &RSQRT,
-    &EXP,
-    &LOG,
-    &RECIPROCAL,
-    &SIN,
-    &COS,
-    &IDENTITY,
-    &STOP_GRADIENT,
-];
+op_kinds! {
+    ABS = differentiable("Abs", "abs");
+    SIGN = differentiable("Sign", "sign");
+    SQUARE = differentiable("Square", "square");
+    SQRT = differentiable("Sqrt", "sqrt");
+    RSQRT = differentiable("Rsqrt", "rsqrt");
+    EXP = differentiable("Exp", "exp");
+    LOG = differentiable("Log", "log");
+    RECIPROCAL = differentiable("Reciprocal", "reciprocal");
+    SIN = differentiable("Sin", "sin");
+    COS = differentiable("Cos", "cos");
+    IDENTITY = differentiable("Identity", "identity");
+    STOP_GRADIENT = not_differentiable("StopGradient", "stop_gradient");
+}
 
 /// Static rule of a unary op: the input's spec, if its dtype is allowed.
 fn infer_unary(i: &[TensorSpec], name: &str, floats_only: bool) -> Result<Vec<TensorSpec>, String> {
@@ -46,11 +34,11 @@ fn infer_unary(i: &[TensorSpec], name: &str, floats_only: bool) -> Result<Vec<Te
     Ok(vec![i[0].clone()])
 }
 
-/// Defines a unary elementwise op: its type, kind, TF name, the dispatch
+/// Defines a unary elementwise op: its type, kind, the dispatch
 /// (`numeric` for ints and floats, `float` for floats only), the element
 /// map and the gradient.
 macro_rules! unary {
-    ($ty:ident, $kind:ident, $name:literal, numeric, |$v:ident| $f:expr,
+    ($ty:ident, $kind:ident, numeric, |$v:ident| $f:expr,
      $(#[$gdoc:meta])* |$c:ident| $grad:expr) => {
         #[derive(Debug)]
         struct $ty;
@@ -59,10 +47,10 @@ macro_rules! unary {
                 &$kind
             }
             fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-                infer_unary(i, $name, false)
+                infer_unary(i, $kind.python, false)
             }
-            fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-                crate::numeric_dispatch!(k.input(0), T => {
+            fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+                numeric_dispatch!(k.input(0), T => {
                     let r = T::from_value(k.input(0)).expect("dispatched").mapv(|$v: T| $f);
                     k.set(0, r);
                     Ok(())
@@ -74,7 +62,7 @@ macro_rules! unary {
             }
         }
     };
-    ($ty:ident, $kind:ident, $name:literal, float, |$v:ident| $f:expr,
+    ($ty:ident, $kind:ident, float, |$v:ident| $f:expr,
      $(#[$gdoc:meta])* |$c:ident| $grad:expr) => {
         #[derive(Debug)]
         struct $ty;
@@ -83,11 +71,11 @@ macro_rules! unary {
                 &$kind
             }
             fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-                infer_unary(i, $name, true)
+                infer_unary(i, $kind.python, true)
             }
-            fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-                crate::float_dispatch!(k.input(0), T => {
-                    let r = k.float::<T>(0)?.mapv(|$v: T| $f);
+            fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+                float_dispatch!(k.input(0), T => {
+                    let r = k.input_as::<T>(0)?.mapv(|$v: T| $f);
                     k.set(0, r);
                     Ok(())
                 })
@@ -100,35 +88,35 @@ macro_rules! unary {
     };
 }
 
-unary!(AbsOp, ABS, "abs", numeric, |v| v.absolute(),
+unary!(Abs, ABS, numeric, |v| v.absolute(),
     /// d|x| = dy * sign(x), so 0 at x = 0 (as TF).
     |c| c.dy(0) * sign(c.x(0)));
-unary!(SignOp, SIGN, "sign", numeric, |v| v.sign(),
+unary!(Sign, SIGN, numeric, |v| v.sign(),
     /// d sign(x) = 0 (TF's convention, also at 0).
     |c| super::zeros_like(c.x(0)));
-unary!(SquareOp, SQUARE, "square", numeric, |v| v.times(v),
+unary!(Square, SQUARE, numeric, |v| v.times(v),
     /// d x^2 = dy * 2x.
     |c| c.dy(0) * (c.x(0) * 2.0));
-unary!(SqrtOp, SQRT, "sqrt", float, |v| v.sqrt(),
+unary!(Sqrt, SQRT, float, |v| v.sqrt(),
     /// d sqrt(x) = dy * 0.5 / y.
     |c| c.dy(0) * 0.5 / c.y(0));
-unary!(RsqrtOp, RSQRT, "rsqrt", float, |v| v.sqrt().recip(),
+unary!(Rsqrt, RSQRT, float, |v| v.sqrt().recip(),
     /// d x^(-1/2) = dy * -0.5 * y^3.
     |c| c.dy(0) * (c.y(0) * c.y(0) * c.y(0) * -0.5));
-unary!(ExpOp, EXP, "exp", float, |v| v.exp(),
+unary!(Exp, EXP, float, |v| v.exp(),
     /// d e^x = dy * y.
     |c| c.dy(0) * c.y(0));
-unary!(LogOp, LOG, "log", float, |v| v.ln(),
+unary!(Log, LOG, float, |v| v.ln(),
     /// d log(x) = dy / x.
     |c| c.dy(0) / c.x(0));
-unary!(ReciprocalOp, RECIPROCAL, "reciprocal", float, |v| v.recip(),
+unary!(Reciprocal, RECIPROCAL, float, |v| v.recip(),
     /// d (1/x) = -dy * y^2.
     |c| -c.dy(0) * (c.y(0) * c.y(0)));
 
-unary!(SinOp, SIN, "sin", float, |v| v.sin(),
+unary!(Sin, SIN, float, |v| v.sin(),
     /// d sin(x) = dy * cos(x).
     |c| c.dy(0) * cos(c.x(0)));
-unary!(CosOp, COS, "cos", float, |v| v.cos(),
+unary!(Cos, COS, float, |v| v.cos(),
     /// d cos(x) = -dy * sin(x).
     |c| -c.dy(0) * sin(c.x(0)));
 
@@ -144,13 +132,13 @@ unary!(CosOp, COS, "cos", float, |v| v.cos(),
 /// ```
 #[track_caller]
 pub fn sin(x: Tensor) -> Tensor {
-    x.graph().add_op(SinOp, &[x])
+    x.graph().add_op(Sin, &[x])
 }
 
 /// `tf.cos(x)` of a float tensor.
 #[track_caller]
 pub fn cos(x: Tensor) -> Tensor {
-    x.graph().add_op(CosOp, &[x])
+    x.graph().add_op(Cos, &[x])
 }
 
 /// `tf.abs(x)`: the absolute value (integers wrap at their minimum, as in
@@ -167,13 +155,13 @@ pub fn cos(x: Tensor) -> Tensor {
 /// ```
 #[track_caller]
 pub fn abs(x: Tensor) -> Tensor {
-    x.graph().add_op(AbsOp, &[x])
+    x.graph().add_op(Abs, &[x])
 }
 
 /// `tf.sign(x)`: -1, 0 or 1 elementwise; its gradient is zero.
 #[track_caller]
 pub fn sign(x: Tensor) -> Tensor {
-    x.graph().add_op(SignOp, &[x])
+    x.graph().add_op(Sign, &[x])
 }
 
 /// `tf.square(x)`: `x * x` elementwise (floats and integers).
@@ -189,19 +177,19 @@ pub fn sign(x: Tensor) -> Tensor {
 /// ```
 #[track_caller]
 pub fn square(x: Tensor) -> Tensor {
-    x.graph().add_op(SquareOp, &[x])
+    x.graph().add_op(Square, &[x])
 }
 
 /// `tf.sqrt(x)` of a float tensor.
 #[track_caller]
 pub fn sqrt(x: Tensor) -> Tensor {
-    x.graph().add_op(SqrtOp, &[x])
+    x.graph().add_op(Sqrt, &[x])
 }
 
 /// `tf.rsqrt(x)`: `1 / sqrt(x)` of a float tensor.
 #[track_caller]
 pub fn rsqrt(x: Tensor) -> Tensor {
-    x.graph().add_op(RsqrtOp, &[x])
+    x.graph().add_op(Rsqrt, &[x])
 }
 
 /// `tf.exp(x)` of a float tensor.
@@ -217,19 +205,19 @@ pub fn rsqrt(x: Tensor) -> Tensor {
 /// ```
 #[track_caller]
 pub fn exp(x: Tensor) -> Tensor {
-    x.graph().add_op(ExpOp, &[x])
+    x.graph().add_op(Exp, &[x])
 }
 
 /// `tf.log(x)` (`tf.math.log`): the natural logarithm of a float tensor.
 #[track_caller]
 pub fn log(x: Tensor) -> Tensor {
-    x.graph().add_op(LogOp, &[x])
+    x.graph().add_op(Log, &[x])
 }
 
 /// `tf.reciprocal(x)`: `1 / x` of a float tensor.
 #[track_caller]
 pub fn reciprocal(x: Tensor) -> Tensor {
-    x.graph().add_op(ReciprocalOp, &[x])
+    x.graph().add_op(Reciprocal, &[x])
 }
 
 /// `tf.identity` and `tf.stop_gradient`: the input, unchanged.
@@ -249,7 +237,7 @@ impl Op for PassThrough {
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         Ok(vec![i[0].clone()])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let v = k.input(0).clone();
         k.set(0, v);
         Ok(())

@@ -2,13 +2,17 @@
 //! when it compiles a run (as TF's grappler remapper does). They are never
 //! graph nodes: gradients, listings and traced runs see the original ones.
 
+use super::element::float_dispatch;
 use super::matmul::matmul2;
-use super::{Float, Kernel, KernelError, Op, OpKind};
+use super::Float;
 use crate::graph::TensorSpec;
+use crate::op::{op_kinds, ComputeCtx, KernelError, Op, OpKind};
 use ndarray::ArrayD;
 use std::sync::Arc;
 
-static FUSED_MATMUL: OpKind = OpKind::not_differentiable("_FusedMatMul");
+op_kinds! {
+    FUSED_MATMUL = not_differentiable("_FusedMatMul", "_fused_matmul");
+}
 
 /// The bias row of a fused kernel's epilogue, checked against the `n`
 /// values per output row it adds to (`what` describes the output, and is
@@ -52,8 +56,8 @@ struct FusedMatMul {
 }
 
 impl FusedMatMul {
-    fn run<T: Float>(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        let bias = k.float::<T>(2)?;
+    fn run<T: Float>(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        let bias = k.input_as::<T>(2)?;
         matmul2(k, self.transpose_a, self.transpose_b, Some(bias), self.relu)
             .map_err(|e| in_fused(e, &self.fused))
     }
@@ -66,8 +70,8 @@ impl Op for FusedMatMul {
     fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         super::fused::not_a_graph_node()
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => self.run::<T>(k))
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => self.run::<T>(k))
     }
     fn attrs(&self) -> String {
         format!(

@@ -3,18 +3,21 @@
 //! [`scatter_add_like`] (a dense scatter-add: TF's sparse gradient,
 //! densified), and one_hot.
 
-use super::array::{any_dispatch, into_standard, standard};
-use super::{normalize_axis, GradCtx, Kernel, KernelError, Op, OpKind};
+use super::array::{into_standard, standard};
+use super::element::any_dispatch;
+use super::element::numeric_dispatch;
+use super::normalize_axis;
 use crate::dtype::{DType, Shape};
 use crate::graph::{Tensor, TensorSpec};
+use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
 use crate::value::Value;
 use ndarray::{ArrayD, Axis, IxDyn};
 
-static GATHER: OpKind = OpKind::differentiable("GatherV2");
-static SCATTER_ADD_LIKE: OpKind = OpKind::differentiable("ScatterAddLike");
-static ONE_HOT: OpKind = OpKind::not_differentiable("OneHot");
-
-pub(super) static KINDS: &[&OpKind] = &[&GATHER, &SCATTER_ADD_LIKE, &ONE_HOT];
+op_kinds! {
+    GATHER = differentiable("GatherV2", "gather");
+    SCATTER_ADD_LIKE = differentiable("ScatterAddLike", "scatter_add_like");
+    ONE_HOT = not_differentiable("OneHot", "one_hot");
+}
 
 fn check_indices(s: &TensorSpec) -> Result<(), String> {
     if s.dtype.is_int() {
@@ -68,7 +71,7 @@ impl Op for Gather {
         };
         Ok(vec![TensorSpec::new(i[0].dtype, shape)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let (params, indices) = (k.input(0), k.input(1));
         let at = normalize_axis(self.axis, params.shape().len())?;
         let picks = positions(indices, params.shape()[at])?;
@@ -155,7 +158,7 @@ impl Op for ScatterAddLike {
         }
         Ok(vec![TensorSpec::new(i[0].dtype, i[2].shape.clone())])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let (updates, indices, like) = (k.input(0), k.input(1), k.input(2));
         let target = like.shape();
         let at = normalize_axis(self.axis, target.len())?;
@@ -172,7 +175,7 @@ impl Op for ScatterAddLike {
         }
         let mut flat = target.to_vec();
         flat[at] = picks.len();
-        crate::numeric_dispatch!(updates, T => {
+        numeric_dispatch!(updates, T => {
             let u = T::from_value(updates).expect("dispatched");
             let u = standard(u.view()).into_shape_with_order(IxDyn(&flat)).map_err(|e| e.to_string())?;
             let mut r = ArrayD::<T>::zeros(IxDyn(target));
@@ -228,7 +231,7 @@ impl Op for OneHot {
         };
         Ok(vec![TensorSpec::new(self.dtype, shape)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let x = k.input(0);
         let indices: Vec<i64> = match x {
             Value::I32(a) => a.iter().map(|&i| i as i64).collect(),

@@ -3,20 +3,22 @@
 //! Concat's gradient splits by the run-time sizes of its inputs
 //! ([`split_like`]), since those may be unknown statically.
 
-use super::array::{any_dispatch, into_standard, standard};
-use super::{normalize_axis, GradCtx, Kernel, KernelError, Op, OpKind};
+use super::array::{into_standard, standard};
+use super::element::any_dispatch;
+use super::normalize_axis;
 use crate::dtype::{Dim, Shape};
 use crate::graph::{Tensor, TensorSpec};
+use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
 use ndarray::{ArrayViewD, Axis, Slice};
 
-static CONCAT: OpKind = OpKind::differentiable("ConcatV2");
-static STACK: OpKind = OpKind::differentiable("Pack");
-static UNSTACK: OpKind = OpKind::differentiable("Unpack");
-static SPLIT: OpKind = OpKind::differentiable("Split");
-static SPLIT_V: OpKind = OpKind::differentiable("SplitV");
-static SPLIT_LIKE: OpKind = OpKind::differentiable("SplitLike");
-
-pub(super) static KINDS: &[&OpKind] = &[&CONCAT, &STACK, &UNSTACK, &SPLIT, &SPLIT_V, &SPLIT_LIKE];
+op_kinds! {
+    CONCAT = differentiable("ConcatV2", "concat");
+    STACK = differentiable("Pack", "stack");
+    UNSTACK = differentiable("Unpack", "unstack");
+    SPLIT = differentiable("Split", "split");
+    SPLIT_V = differentiable("SplitV", "split");
+    SPLIT_LIKE = differentiable("SplitLike", "split_like");
+}
 
 /// The gradients of a multi-output op's outputs, zeros where none reached.
 fn output_grads(c: &GradCtx<'_>) -> Vec<Tensor> {
@@ -79,7 +81,7 @@ impl Op for Concat {
         };
         Ok(vec![TensorSpec::new(i[0].dtype, shape)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let first = k.input(0);
         let axis = Axis(normalize_axis(self.axis, first.shape().len())?);
         any_dispatch!(first, T => {
@@ -158,7 +160,7 @@ impl Op for Stack {
         };
         Ok(vec![TensorSpec::new(i[0].dtype, shape)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let first = k.input(0);
         let axis = Axis(normalize_axis(self.axis, first.shape().len() + 1)?);
         any_dispatch!(first, T => {
@@ -224,7 +226,7 @@ impl Op for Unstack {
         };
         Ok(vec![TensorSpec::new(i[0].dtype, shape); self.num])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let x = k.input(0);
         let axis = Axis(normalize_axis(self.axis, x.shape().len())?);
         if x.shape()[axis.0] != self.num {
@@ -395,7 +397,7 @@ impl Op for Split {
             })
             .collect())
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let x = k.input(0);
         let at = normalize_axis(self.axis, x.shape().len())?;
         let mut likes = Vec::new();

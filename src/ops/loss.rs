@@ -4,17 +4,19 @@
 //! through them, so its gradient is made of graph nodes that can be
 //! differentiated again (gradient-norm penalties, Hessian products).
 
-use super::{broadcast_reduced, reduce_sum, Float, GradCtx, Kernel, KernelError, Op, OpKind};
+use super::element::float_dispatch;
+use super::{broadcast_reduced, reduce_sum, Float};
 use crate::dtype::{DType, Shape};
 use crate::graph::{Tensor, TensorSpec};
-use crate::ops::kernel::array_mut;
+use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
+use crate::value::array_mut;
 use ndarray::{ArrayD, IxDyn};
 
-static SOFTMAX_XENT: OpKind = OpKind::differentiable("SoftmaxCrossEntropyWithLogits");
-static SIGMOID_XENT: OpKind = OpKind::differentiable("SigmoidCrossEntropyWithLogits");
-static SPARSE_LABELS: OpKind = OpKind::not_differentiable("SparseLabelsToOneHot");
-
-pub(super) static KINDS: &[&OpKind] = &[&SOFTMAX_XENT, &SIGMOID_XENT, &SPARSE_LABELS];
+op_kinds! {
+    SOFTMAX_XENT = differentiable("SoftmaxCrossEntropyWithLogits", "softmax_cross_entropy_with_logits");
+    SIGMOID_XENT = differentiable("SigmoidCrossEntropyWithLogits", "sigmoid_cross_entropy_with_logits");
+    SPARSE_LABELS = not_differentiable("SparseLabelsToOneHot", "sparse_labels_to_one_hot");
+}
 
 /// Static rule shared by the cross-entropies: float `labels` and `logits`
 /// of one dtype and compatible shapes; returns the merged shape.
@@ -50,8 +52,8 @@ struct SoftmaxXent;
 /// Per-row `(loss, softmax, log_softmax)` over the last axis, stable:
 /// `log_softmax = x - max - ln(sum(exp(x - max)))`, written into the
 /// kernel's outputs 0, 1 and 2 (reusing their buffers).
-fn softmax_xent<T: Float>(k: &mut Kernel<'_>) -> Result<(), KernelError> {
-    let (labels, logits) = (k.float::<T>(0)?, k.float::<T>(1)?);
+fn softmax_xent<T: Float>(k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+    let (labels, logits) = (k.input_as::<T>(0)?, k.input_as::<T>(1)?);
     if labels.shape() != logits.shape() {
         return Err(format!(
             "labels and logits must have the same shape, got {:?} and {:?}",
@@ -69,9 +71,9 @@ fn softmax_xent<T: Float>(k: &mut Kernel<'_>) -> Result<(), KernelError> {
         x.as_slice().expect("standard layout"),
         z.as_slice().expect("standard layout"),
     );
-    k.output_array::<T>(0, outer);
-    k.output_array::<T>(1, shape);
-    k.output_array::<T>(2, shape);
+    k.stale_output::<T>(0, outer);
+    k.stale_output::<T>(1, shape);
+    k.stale_output::<T>(2, shape);
     let [loss, sm, lsm] = k.outputs_mut() else {
         return Err("softmax cross-entropy has three outputs".into());
     };
@@ -117,8 +119,8 @@ impl Op for SoftmaxXent {
             TensorSpec::new(dt, shape),
         ])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(1), T => softmax_xent::<T>(k))
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(1), T => softmax_xent::<T>(k))
     }
     /// loss = -sum(z log_softmax(x)): dx = (softmax(x) - z) dy, dz = -log_softmax(x) dy
     /// (TF's rule, whatever sum(z)); softmax s and log-softmax outputs
@@ -209,7 +211,7 @@ impl Op for SparseLabelsToOneHot {
         };
         Ok(vec![TensorSpec::new(x.dtype, shape)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let shape = k.input(1).shape().to_vec();
         let labels: Vec<i64> = k.input(0).to_array::<i64>().iter().copied().collect();
         let (&c, outer) = shape.split_last().ok_or("logits must have rank >= 1")?;
@@ -273,9 +275,9 @@ impl Op for SigmoidXent {
         let shape = infer_labels_logits(i)?;
         Ok(vec![TensorSpec::new(i[1].dtype, shape); 2])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(1), T => {
-            let (z, x) = (k.float::<T>(0)?, k.float::<T>(1)?);
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(1), T => {
+            let (z, x) = (k.input_as::<T>(0)?, k.input_as::<T>(1)?);
             if z.shape() != x.shape() {
                 return Err(format!(
                     "labels and logits must have the same shape, got {:?} and {:?}",

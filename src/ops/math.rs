@@ -5,129 +5,26 @@
 //! zero as an error, so no data can make a kernel panic.
 
 use super::broadcast::unbroadcast_against;
-use super::{
-    greater, greater_equal, less_equal, log, ones_like, scalar_like, where_, zeros_like, GradCtx,
-    Kernel, KernelError, Op, OpKind,
-};
+use super::element::numeric_dispatch;
+use super::element::{zip_broadcast, Numeric};
+use super::{greater, greater_equal, less_equal, log, ones_like, scalar_like, where_, zeros_like};
 use crate::dtype::DType;
 use crate::graph::{Tensor, TensorSpec};
-use crate::ops::kernel::zip_broadcast;
-use crate::value::Element;
+use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
 use ndarray::ArrayD;
 
-static ADD: OpKind = OpKind::differentiable("Add");
-static SUB: OpKind = OpKind::differentiable("Sub");
-static MUL: OpKind = OpKind::differentiable("Mul");
-static DIV: OpKind = OpKind::differentiable("RealDiv");
-static POW: OpKind = OpKind::differentiable("Pow");
-static MAXIMUM: OpKind = OpKind::differentiable("Maximum");
-static MINIMUM: OpKind = OpKind::differentiable("Minimum");
-static NEG: OpKind = OpKind::differentiable("Neg");
-static CAST: OpKind = OpKind::differentiable("Cast");
-static ADD_N: OpKind = OpKind::differentiable("AddN");
-
-pub(super) static KINDS: &[&OpKind] = &[
-    &ADD, &SUB, &MUL, &DIV, &POW, &MAXIMUM, &MINIMUM, &NEG, &CAST, &ADD_N,
-];
-
-/// Element arithmetic of the numeric dtypes that never panics on data:
-/// integers wrap on overflow (as TF's kernels do), floats follow IEEE.
-pub(crate) trait Numeric: Element + PartialOrd {
-    fn plus(self, o: Self) -> Self;
-    fn minus(self, o: Self) -> Self;
-    fn times(self, o: Self) -> Self;
-    /// `None` for an integer division by zero (or `MIN / -1`).
-    fn divided(self, o: Self) -> Option<Self>;
-    fn negated(self) -> Self;
-    fn absolute(self) -> Self;
-    /// -1, 0 or 1 (0 for a float zero).
-    fn sign(self) -> Self;
-    /// `None` for an integer raised to a negative power (an error in TF).
-    fn power(self, e: Self) -> Option<Self>;
+op_kinds! {
+    ADD = differentiable("Add", "add");
+    SUB = differentiable("Sub", "subtract");
+    MUL = differentiable("Mul", "multiply");
+    DIV = differentiable("RealDiv", "divide");
+    POW = differentiable("Pow", "pow");
+    MAXIMUM = differentiable("Maximum", "maximum");
+    MINIMUM = differentiable("Minimum", "minimum");
+    NEG = differentiable("Neg", "negative");
+    CAST = differentiable("Cast", "cast");
+    ADD_N = differentiable("AddN", "add_n");
 }
-
-macro_rules! numeric_float {
-    ($t:ty) => {
-        impl Numeric for $t {
-            fn plus(self, o: Self) -> Self {
-                self + o
-            }
-            fn minus(self, o: Self) -> Self {
-                self - o
-            }
-            fn times(self, o: Self) -> Self {
-                self * o
-            }
-            fn divided(self, o: Self) -> Option<Self> {
-                Some(self / o)
-            }
-            fn negated(self) -> Self {
-                -self
-            }
-            fn absolute(self) -> Self {
-                self.abs()
-            }
-            fn sign(self) -> Self {
-                if self > 0.0 {
-                    1.0
-                } else if self < 0.0 {
-                    -1.0
-                } else {
-                    self
-                }
-            }
-            fn power(self, e: Self) -> Option<Self> {
-                Some(self.powf(e))
-            }
-        }
-    };
-}
-
-macro_rules! numeric_int {
-    ($t:ty) => {
-        impl Numeric for $t {
-            fn plus(self, o: Self) -> Self {
-                self.wrapping_add(o)
-            }
-            fn minus(self, o: Self) -> Self {
-                self.wrapping_sub(o)
-            }
-            fn times(self, o: Self) -> Self {
-                self.wrapping_mul(o)
-            }
-            fn divided(self, o: Self) -> Option<Self> {
-                self.checked_div(o)
-            }
-            fn negated(self) -> Self {
-                self.wrapping_neg()
-            }
-            fn absolute(self) -> Self {
-                self.wrapping_abs()
-            }
-            fn sign(self) -> Self {
-                self.signum()
-            }
-            fn power(self, e: Self) -> Option<Self> {
-                // Square-and-multiply, wrapping like TF's integer pow.
-                let mut e = u64::try_from(e).ok()?;
-                let (mut base, mut acc): (Self, Self) = (self, 1);
-                while e > 0 {
-                    if e & 1 == 1 {
-                        acc = acc.wrapping_mul(base);
-                    }
-                    base = base.wrapping_mul(base);
-                    e >>= 1;
-                }
-                Some(acc)
-            }
-        }
-    };
-}
-
-numeric_float!(f32);
-numeric_float!(f64);
-numeric_int!(i32);
-numeric_int!(i64);
 
 /// Static rule of a broadcasting binary op: equal dtypes, broadcast shapes.
 pub(crate) fn infer_broadcast(
@@ -155,204 +52,106 @@ fn infer_arithmetic(inputs: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
     infer_broadcast(inputs, None)
 }
 
-/// Defines a broadcasting elementwise binary op over numeric dtypes: with
-/// `|x, y| expr` the result, with `try |x, y| expr` an `Option` whose `None`
-/// fails the run with the given message.
+/// Defines a broadcasting elementwise binary op over numeric dtypes: its
+/// type, its kind, the element function (`|x, y| expr` the result, or
+/// `try |x, y| expr` an `Option` whose `None` fails the run with the
+/// given message) and its gradient (`|c| [dx, dy]`, each summed back to
+/// its input's shape).
 macro_rules! numeric_binary {
-    ($ty:ident, |$x:ident, $y:ident| $f:expr) => {
+    ($ty:ident, $kind:ident, |$x:ident, $y:ident| $f:expr,
+     $(#[$gdoc:meta])* |$c:ident| $grad:expr) => {
+        numeric_binary!(@op $ty, $kind, $(#[$gdoc])* |$c| $grad, |k| {
+            numeric_dispatch!(k.input(0), T => {
+                let a = T::from_value(k.input(0)).expect("dispatched");
+                let b = T::from_value(k.input(1)).ok_or("dtypes differ")?;
+                k.zip_into(0, a, b, |$x: T, $y: T| $f)?;
+                Ok(())
+            })
+        });
+    };
+    ($ty:ident, $kind:ident, $err:literal, try |$x:ident, $y:ident| $f:expr,
+     $(#[$gdoc:meta])* |$c:ident| $grad:expr) => {
+        numeric_binary!(@op $ty, $kind, $(#[$gdoc])* |$c| $grad, |k| {
+            numeric_dispatch!(k.input(0), T => {
+                let a = T::from_value(k.input(0)).expect("dispatched");
+                let b = T::from_value(k.input(1)).ok_or("dtypes differ")?;
+                let r = zip_broadcast(a, b, |$x: T, $y: T| $f)?;
+                let data = r.iter().copied().collect::<Option<Vec<T>>>().ok_or($err)?;
+                let r = ArrayD::from_shape_vec(r.raw_dim(), data).map_err(|e| e.to_string())?;
+                k.set(0, r);
+                Ok(())
+            })
+        });
+    };
+    (@op $ty:ident, $kind:ident, $(#[$gdoc:meta])* |$c:ident| $grad:expr, |$k:ident| $compute:expr) => {
         #[derive(Debug)]
         struct $ty;
-        impl $ty {
-            fn kernel(k: &mut Kernel<'_>) -> Result<(), KernelError> {
-                crate::numeric_dispatch!(k.input(0), T => {
-                    let a = T::from_value(k.input(0)).expect("dispatched");
-                    let b = T::from_value(k.input(1)).ok_or("dtypes differ")?;
-                    k.zip_into(0, a, b, |$x: T, $y: T| $f)?;
-                    Ok(())
-                })
+        impl Op for $ty {
+            fn kind(&self) -> &'static OpKind {
+                &$kind
+            }
+            fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+                infer_arithmetic(i)
+            }
+            fn compute(&self, $k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+                $compute
+            }
+            $(#[$gdoc])*
+            fn grad(&self, $c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
+                let (x, y) = ($c.x(0), $c.x(1));
+                let [dx, dy]: [Tensor; 2] = $grad;
+                vec![
+                    Some(unbroadcast_against(dx, x, y)),
+                    Some(unbroadcast_against(dy, y, x)),
+                ]
             }
         }
     };
-    ($ty:ident, $err:literal, try |$x:ident, $y:ident| $f:expr) => {
-        #[derive(Debug)]
-        struct $ty;
-        impl $ty {
-            fn kernel(k: &mut Kernel<'_>) -> Result<(), KernelError> {
-                crate::numeric_dispatch!(k.input(0), T => {
-                    let a = T::from_value(k.input(0)).expect("dispatched");
-                    let b = T::from_value(k.input(1)).ok_or("dtypes differ")?;
-                    let r = zip_broadcast(a, b, |$x: T, $y: T| $f)?;
-                    let data = r.iter().copied().collect::<Option<Vec<T>>>().ok_or($err)?;
-                    let r = ArrayD::from_shape_vec(r.raw_dim(), data).map_err(|e| e.to_string())?;
-                    k.set(0, r);
-                    Ok(())
-                })
-            }
-        }
-    };
 }
 
-numeric_binary!(AddOp, |x, y| x.plus(y));
-numeric_binary!(SubOp, |x, y| x.minus(y));
-numeric_binary!(MulOp, |x, y| x.times(y));
-numeric_binary!(DivOp, "integer division by zero", try |x, y| x.divided(y));
-numeric_binary!(PowOp, "integers cannot be raised to negative powers", try |x, y| x.power(y));
-numeric_binary!(MaximumOp, |x, y| if x >= y { x } else { y });
-numeric_binary!(MinimumOp, |x, y| if x <= y { x } else { y });
-
-impl Op for AddOp {
-    fn kind(&self) -> &'static OpKind {
-        &ADD
-    }
-    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        infer_arithmetic(i)
-    }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        Self::kernel(k)
-    }
-    /// d(x+y) = (dy, dy), each summed back to its input's shape.
-    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
-        let dy = c.dy(0);
-        let (x, y) = (c.x(0), c.x(1));
-        vec![
-            Some(unbroadcast_against(dy, x, y)),
-            Some(unbroadcast_against(dy, y, x)),
-        ]
-    }
-}
-
-impl Op for SubOp {
-    fn kind(&self) -> &'static OpKind {
-        &SUB
-    }
-    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        infer_arithmetic(i)
-    }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        Self::kernel(k)
-    }
-    /// d(x-y) = (dy, -dy).
-    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
-        let dy = c.dy(0);
-        vec![
-            Some(unbroadcast_against(dy, c.x(0), c.x(1))),
-            Some(unbroadcast_against(-dy, c.x(1), c.x(0))),
-        ]
-    }
-}
-
-impl Op for MulOp {
-    fn kind(&self) -> &'static OpKind {
-        &MUL
-    }
-    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        infer_arithmetic(i)
-    }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        Self::kernel(k)
-    }
+numeric_binary!(AddOp, ADD, |x, y| x.plus(y),
+/// d(x+y) = (dy, dy).
+|c| {
+    let dy = c.dy(0);
+    [dy, dy]
+});
+numeric_binary!(SubOp, SUB, |x, y| x.minus(y),
+/// d(x-y) = (dy, -dy).
+|c| {
+    let dy = c.dy(0);
+    [dy, -dy]
+});
+numeric_binary!(MulOp, MUL, |x, y| x.times(y),
     /// d(xy) = (dy*y, dy*x).
-    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
-        let (x, y, dy) = (c.x(0), c.x(1), c.dy(0));
-        vec![
-            Some(unbroadcast_against(dy * y, x, y)),
-            Some(unbroadcast_against(dy * x, y, x)),
-        ]
-    }
-}
-
-impl Op for DivOp {
-    fn kind(&self) -> &'static OpKind {
-        &DIV
-    }
-    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        infer_arithmetic(i)
-    }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        Self::kernel(k)
-    }
-    /// d(x/y) = (dy/y, -dy*x/y^2).
-    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
-        let (x, y, dy) = (c.x(0), c.x(1), c.dy(0));
-        vec![
-            Some(unbroadcast_against(dy / y, x, y)),
-            Some(unbroadcast_against(-dy * x / (y * y), y, x)),
-        ]
-    }
-}
-
-impl Op for PowOp {
-    fn kind(&self) -> &'static OpKind {
-        &POW
-    }
-    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        infer_arithmetic(i)
-    }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        Self::kernel(k)
-    }
-    /// z = x^y: dz/dx = y x^(y-1); dz/dy = z log(x) where x > 0, else 0 (as TF).
-    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
-        let (x, y, z, dz) = (c.x(0), c.x(1), c.y(0), c.dy(0));
-        let dx = dz * y * pow(x, y - 1.0);
-        // log is only taken of positive x, so no NaN reaches the product.
-        let positive = greater(x, zeros_like(x));
-        let safe_x = where_(positive, x, ones_like(x));
-        let log_x = where_(positive, log(safe_x), zeros_like(x));
-        let dy = dz * z * log_x;
-        vec![
-            Some(unbroadcast_against(dx, x, y)),
-            Some(unbroadcast_against(dy, y, x)),
-        ]
-    }
-}
-
-impl Op for MaximumOp {
-    fn kind(&self) -> &'static OpKind {
-        &MAXIMUM
-    }
-    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        infer_arithmetic(i)
-    }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        Self::kernel(k)
-    }
+    |c| [c.dy(0) * c.x(1), c.dy(0) * c.x(0)]);
+numeric_binary!(DivOp, DIV, "integer division by zero", try |x, y| x.divided(y),
+/// d(x/y) = (dy/y, -dy*x/y^2).
+|c| {
+    let (x, y, dz) = (c.x(0), c.x(1), c.dy(0));
+    [dz / y, -dz * x / (y * y)]
+});
+numeric_binary!(Pow, POW, "integers cannot be raised to negative powers", try |x, y| x.power(y),
+/// z = x^y: dz/dx = y x^(y-1); dz/dy = z log(x) where x > 0, else 0 (as TF).
+|c| {
+    let (x, y, z, dz) = (c.x(0), c.x(1), c.y(0), c.dy(0));
+    let dx = dz * y * pow(x, y - 1.0);
+    // log is only taken of positive x, so no NaN reaches the product.
+    let positive = greater(x, zeros_like(x));
+    let safe_x = where_(positive, x, ones_like(x));
+    let log_x = where_(positive, log(safe_x), zeros_like(x));
+    [dx, dz * z * log_x]
+});
+numeric_binary!(Maximum, MAXIMUM, |x, y| if x >= y { x } else { y },
     /// d max(x, y) = (dy where x >= y, dy where x < y): ties go to x, as TF.
-    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
-        let (x, y) = (c.x(0), c.x(1));
-        let (dx, dy) = split_by_mask(greater_equal(x, y), c.dy(0));
-        vec![
-            Some(unbroadcast_against(dx, x, y)),
-            Some(unbroadcast_against(dy, y, x)),
-        ]
-    }
-}
-
-impl Op for MinimumOp {
-    fn kind(&self) -> &'static OpKind {
-        &MINIMUM
-    }
-    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        infer_arithmetic(i)
-    }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        Self::kernel(k)
-    }
+    |c| split_by_mask(greater_equal(c.x(0), c.x(1)), c.dy(0)));
+numeric_binary!(Minimum, MINIMUM, |x, y| if x <= y { x } else { y },
     /// d min(x, y) = (dy where x <= y, dy where x > y): ties go to x, as TF.
-    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
-        let (x, y) = (c.x(0), c.x(1));
-        let (dx, dy) = split_by_mask(less_equal(x, y), c.dy(0));
-        vec![
-            Some(unbroadcast_against(dx, x, y)),
-            Some(unbroadcast_against(dy, y, x)),
-        ]
-    }
-}
+    |c| split_by_mask(less_equal(c.x(0), c.x(1)), c.dy(0)));
 
-/// `(g where mask, g where !mask)`, zeros elsewhere.
-fn split_by_mask(mask: Tensor, g: Tensor) -> (Tensor, Tensor) {
+/// `[g where mask, g where !mask]`, zeros elsewhere.
+fn split_by_mask(mask: Tensor, g: Tensor) -> [Tensor; 2] {
     let zeros = zeros_like(g);
-    (where_(mask, g, zeros), where_(mask, zeros, g))
+    [where_(mask, g, zeros), where_(mask, zeros, g)]
 }
 
 /// `tf.add(x, y)` (also `x + y`), with broadcasting.
@@ -397,7 +196,7 @@ pub fn divide(x: Tensor, y: Tensor) -> Tensor {
 /// ```
 #[track_caller]
 pub fn pow(x: Tensor, y: Tensor) -> Tensor {
-    x.graph().add_op(PowOp, &[x, y])
+    x.graph().add_op(Pow, &[x, y])
 }
 
 /// `tf.maximum(x, y)` elementwise, with broadcasting. On ties the whole
@@ -415,14 +214,14 @@ pub fn pow(x: Tensor, y: Tensor) -> Tensor {
 /// ```
 #[track_caller]
 pub fn maximum(x: Tensor, y: Tensor) -> Tensor {
-    x.graph().add_op(MaximumOp, &[x, y])
+    x.graph().add_op(Maximum, &[x, y])
 }
 
 /// `tf.minimum(x, y)` elementwise, with broadcasting. On ties the whole
 /// gradient goes to `x`, as in TF.
 #[track_caller]
 pub fn minimum(x: Tensor, y: Tensor) -> Tensor {
-    x.graph().add_op(MinimumOp, &[x, y])
+    x.graph().add_op(Minimum, &[x, y])
 }
 
 /// A clip bound of [`clip_by_value`]: a tensor, or a number taken as a
@@ -483,8 +282,8 @@ impl Op for NegOp {
         }
         Ok(vec![i[0].clone()])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::numeric_dispatch!(k.input(0), T => {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        numeric_dispatch!(k.input(0), T => {
             let r = T::from_value(k.input(0)).expect("dispatched").mapv(|v| v.negated());
             k.set(0, r);
             Ok(())
@@ -515,7 +314,7 @@ impl Op for Cast {
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         Ok(vec![TensorSpec::new(self.to, i[0].shape.clone())])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let v = k.input(0).cast(self.to);
         k.set(0, v);
         Ok(())
@@ -567,8 +366,8 @@ impl Op for AddN {
         }
         Ok(vec![TensorSpec::new(i[0].dtype, shape)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::numeric_dispatch!(k.input(0), T => {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        numeric_dispatch!(k.input(0), T => {
             let mut acc = T::from_value(k.input(0)).expect("dispatched").clone();
             for v in &k.inputs()[1..] {
                 let b = T::from_value(v).ok_or("dtypes differ")?;

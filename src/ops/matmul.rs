@@ -2,17 +2,19 @@
 //! transposes; leading (batch) axes broadcast, and their gradients are
 //! summed back through [`unbroadcast`].
 
-use super::{unbroadcast, GradCtx, Kernel, KernelError, Op, OpKind};
+use super::element::numeric_dispatch;
+use super::unbroadcast;
+use crate::dtype::broadcast_shapes;
 use crate::dtype::{DType, Shape};
 use crate::gemm::mat_mul;
 use crate::graph::{Tensor, TensorSpec};
-use crate::ops::kernel::broadcast_shapes;
+use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
 use crate::value::Element;
 use ndarray::{s, Array3, ArrayD, ArrayView2, ArrayViewMut2, Axis, Ix2, IxDyn, LinalgScalar};
 
-static MATMUL: OpKind = OpKind::differentiable("MatMul");
-
-pub(super) static KINDS: &[&OpKind] = &[&MATMUL];
+op_kinds! {
+    MATMUL = differentiable("MatMul", "matmul");
+}
 
 /// Matrix product with optional transposes of the last two axes; leading
 /// (batch) axes broadcast.
@@ -139,18 +141,18 @@ pub(crate) fn worth_splitting(m: usize, k: usize, n: usize) -> bool {
 /// output 0's reused buffer, then `bias` (one value per column) added to
 /// every row and relu: the fused kernel's epilogue.
 pub(super) fn matmul2<T: Element + LinalgScalar + PartialOrd + num_traits::Zero>(
-    k: &mut Kernel<'_>,
+    k: &mut ComputeCtx<'_>,
     ta: bool,
     tb: bool,
     bias: Option<&ArrayD<T>>,
     relu: bool,
 ) -> Result<(), KernelError> {
-    let (a, b) = (k.float_or_int::<T>(0)?, k.float_or_int::<T>(1)?);
+    let (a, b) = (k.input_as::<T>(0)?, k.input_as::<T>(1)?);
     let (a, b) = matrix_operands(a, b, ta, tb)?;
     let (m, n) = (a.nrows(), b.ncols());
     let bias = super::fused::bias_row(bias, n, || format!("a product of shape [{m}, {n}]"))?;
     let threads = k.threads();
-    let out = k.output_array::<T>(0, &[m, n]);
+    let out = k.stale_output::<T>(0, &[m, n]);
     let out = out
         .view_mut()
         .into_dimensionality::<Ix2>()
@@ -283,12 +285,12 @@ impl Op for MatMul {
         out.extend([m, n]);
         Ok(vec![TensorSpec::new(a.dtype, out)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let (ta, tb) = (self.transpose_a, self.transpose_b);
         if k.input(0).shape().len() == 2 && k.input(1).shape().len() == 2 {
-            return crate::numeric_dispatch!(k.input(0), T => matmul2::<T>(k, ta, tb, None, false));
+            return numeric_dispatch!(k.input(0), T => matmul2::<T>(k, ta, tb, None, false));
         }
-        crate::numeric_dispatch!(k.input(0), T => {
+        numeric_dispatch!(k.input(0), T => {
             let a = T::from_value(k.input(0)).expect("dispatched");
             let b = T::from_value(k.input(1)).ok_or("dtypes differ")?;
             let r = matmul_kernel(a, b, ta, tb)?;

@@ -2,16 +2,18 @@
 //! (composed from arithmetic and one inverse-standard-deviation op) and
 //! `check_numerics`.
 
-use super::{unbroadcast, Float, GradCtx, Kernel, KernelError, Op, OpKind};
+use super::element::zip_broadcast;
+use super::element::{float_dispatch, numeric_dispatch};
+use super::{unbroadcast, Float};
 use crate::dtype::DType;
 use crate::graph::{Tensor, TensorSpec};
-use crate::ops::kernel::zip_broadcast;
+use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
 
-static BIAS_ADD: OpKind = OpKind::differentiable("BiasAdd");
-static INV_STD: OpKind = OpKind::differentiable("BatchNormInvStd");
-static CHECK_NUMERICS: OpKind = OpKind::differentiable("CheckNumerics");
-
-pub(super) static KINDS: &[&OpKind] = &[&BIAS_ADD, &INV_STD, &CHECK_NUMERICS];
+op_kinds! {
+    BIAS_ADD = differentiable("BiasAdd", "bias_add");
+    INV_STD = differentiable("BatchNormInvStd", "batch_norm_inv_std");
+    CHECK_NUMERICS = differentiable("CheckNumerics", "check_numerics");
+}
 
 /// `value + bias` with `bias` along the last axis.
 #[derive(Debug)]
@@ -49,7 +51,7 @@ impl Op for BiasAdd {
             .ok_or("shapes cannot broadcast")?;
         Ok(vec![TensorSpec::new(v.dtype, shape)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let (vs, bs) = (k.input(0).shape(), k.input(1).shape());
         if vs.len() < 2 || bs.len() != 1 || vs[vs.len() - 1] != bs[0] {
             return Err(format!(
@@ -57,7 +59,7 @@ impl Op for BiasAdd {
             )
             .into());
         }
-        crate::numeric_dispatch!(k.input(0), T => {
+        numeric_dispatch!(k.input(0), T => {
             let v = T::from_value(k.input(0)).expect("dispatched");
             let b = T::from_value(k.input(1)).ok_or("dtypes differ")?;
             let r = zip_broadcast(v, b, |x: T, y: T| x + y)?;
@@ -107,10 +109,10 @@ impl Op for InvStd {
         }
         Ok(vec![i[0].clone()])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => {
             let eps = <T as Float>::from_f64(self.epsilon);
-            let r = k.float::<T>(0)?.mapv(|v| (v + eps).sqrt().recip());
+            let r = k.input_as::<T>(0)?.mapv(|v| (v + eps).sqrt().recip());
             k.set(0, r);
             Ok(())
         })
@@ -195,8 +197,8 @@ impl Op for CheckNumerics {
         }
         Ok(vec![i[0].clone()])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        let found = crate::float_dispatch!(k.input(0), T => Ok(non_finite(k.float::<T>(0)?)))?;
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        let found = float_dispatch!(k.input(0), T => Ok(non_finite(k.input_as::<T>(0)?)))?;
         if let Some(what) = found {
             return Err(KernelError::NonFinite {
                 message: self.message.clone(),

@@ -7,29 +7,25 @@
 use super::conv::{
     array, check_shape, dims4, flat, same_float, static_out, Geometry, Padding, Window,
 };
-use super::{zeros_like, Float, GradCtx, Kernel, KernelError, Op, OpKind};
+use super::element::float_dispatch;
+use super::{zeros_like, Float};
 use crate::dtype::Shape;
 use crate::graph::{Tensor, TensorSpec};
+use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
 use smallvec::SmallVec;
 use std::ops::Range;
 use std::sync::Arc;
 
-static MAX_POOL: OpKind = OpKind::differentiable("MaxPool");
-static MAX_POOL_GRAD: OpKind = OpKind::differentiable("MaxPoolGrad");
-static MAX_POOL_GRAD_GRAD: OpKind = OpKind::differentiable("MaxPoolGradGrad");
-/// The session's fused max-pool + relu gradient: not a graph op, so not in
-/// `KINDS`.
-static FUSED_MAX_POOL_RELU_GRAD: OpKind = OpKind::not_differentiable("_FusedMaxPoolReluGrad");
-static AVG_POOL: OpKind = OpKind::differentiable("AvgPool");
-static AVG_POOL_GRAD: OpKind = OpKind::differentiable("AvgPoolGrad");
-
-pub(super) static KINDS: &[&OpKind] = &[
-    &MAX_POOL,
-    &MAX_POOL_GRAD,
-    &MAX_POOL_GRAD_GRAD,
-    &AVG_POOL,
-    &AVG_POOL_GRAD,
-];
+op_kinds! {
+    MAX_POOL = differentiable("MaxPool", "max_pool");
+    MAX_POOL_GRAD = differentiable("MaxPoolGrad", "max_pool_grad");
+    MAX_POOL_GRAD_GRAD = differentiable("MaxPoolGradGrad", "max_pool_grad_grad");
+    /// The session's fused max-pool + relu gradient (built by the session,
+    /// never a graph node).
+    FUSED_MAX_POOL_RELU_GRAD = not_differentiable("_FusedMaxPoolReluGrad", "_fused_max_pool_relu_grad");
+    AVG_POOL = differentiable("AvgPool", "avg_pool");
+    AVG_POOL_GRAD = differentiable("AvgPoolGrad", "avg_pool_grad");
+}
 
 /// Pooling attributes shared by the pooling ops and their gradients.
 #[derive(Clone, Copy, Debug)]
@@ -348,13 +344,13 @@ impl Op for MaxPool {
             self.0.infer_output(&i[0].shape)?,
         )])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => {
-            let x = k.float::<T>(0)?;
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => {
+            let x = k.input_as::<T>(0)?;
             let g = self.0.geometry(x.shape())?;
             let (xs, threads) = (flat(x), k.threads());
             let (in_len, out_len) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
-            let y = k.output_array::<T>(0, &g.out_shape(g.c));
+            let y = k.stale_output::<T>(0, &g.out_shape(g.c));
             let y = y.as_slice_mut().expect("standard layout");
             by_images(&g, threads, y, out_len, |g, images, y| {
                 max_pool_images(&xs[images.start * in_len..images.end * in_len], g, y);
@@ -417,16 +413,16 @@ struct MaxPoolGrad(PoolAttrs);
 /// relu's output (`dx` kept where `x > 0`), in the same pass: the fused
 /// kernel of `relu_grad(max_pool_grad(y, dy), y)`, bitwise the same.
 fn max_pool_grad_into<T: Float>(
-    k: &mut Kernel<'_>,
+    k: &mut ComputeCtx<'_>,
     attrs: &PoolAttrs,
     relu: bool,
 ) -> Result<(), KernelError> {
-    let (x, dy) = (k.float::<T>(0)?, k.float::<T>(1)?);
+    let (x, dy) = (k.input_as::<T>(0)?, k.input_as::<T>(1)?);
     let g = attrs.geometry(x.shape())?;
     check_shape("the pooled gradient", dy.shape(), &g.out_shape(g.c))?;
     let (xs, ds, threads) = (flat(x), flat(dy), k.threads());
     let (in_len, out_len) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
-    let dx = k.output_array::<T>(0, x.shape());
+    let dx = k.stale_output::<T>(0, x.shape());
     let dx = dx.as_slice_mut().expect("standard layout");
     let (zero, tiled) = (<T as Float>::from_f64(0.0), windows_tile(&g));
     by_images(&g, threads, dx, in_len, |g, images, dx| {
@@ -467,8 +463,8 @@ impl Op for FusedMaxPoolReluGrad {
     fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         super::fused::not_a_graph_node()
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => max_pool_grad_into::<T>(k, &self.0, true))
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => max_pool_grad_into::<T>(k, &self.0, true))
     }
     fn attrs(&self) -> String {
         format!("{}, fuses ReluGrad", self.0.attrs())
@@ -489,8 +485,8 @@ impl Op for MaxPoolGrad {
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         self.0.infer_grad(i, false)
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => max_pool_grad_into::<T>(k, &self.0, false))
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => max_pool_grad_into::<T>(k, &self.0, false))
     }
     /// Piecewise constant in x (zero gradient); linear in dy: d dy = h gathered at the argmaxes.
     fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
@@ -521,14 +517,14 @@ impl Op for MaxPoolGradGrad {
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         self.0.infer_grad(i, true)
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => {
-            let (x, h) = (k.float::<T>(0)?, k.float::<T>(1)?);
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => {
+            let (x, h) = (k.input_as::<T>(0)?, k.input_as::<T>(1)?);
             let g = self.0.geometry(x.shape())?;
             check_shape("the gathered tensor", h.shape(), x.shape())?;
             let (xs, hs, threads) = (flat(x), flat(h), k.threads());
             let (in_len, out_len) = (g.h * g.w * g.c, g.oh * g.ow * g.c);
-            let y = k.output_array::<T>(0, &g.out_shape(g.c));
+            let y = k.stale_output::<T>(0, &g.out_shape(g.c));
             let y = y.as_slice_mut().expect("standard layout");
             by_images(&g, threads, y, out_len, |g, images, y| {
                 let xs = &xs[images.start * in_len..images.end * in_len];
@@ -578,9 +574,9 @@ impl Op for AvgPool {
             self.0.infer_output(&i[0].shape)?,
         )])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => {
-            let x = k.float::<T>(0)?;
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => {
+            let x = k.input_as::<T>(0)?;
             let g = self.0.geometry(x.shape())?;
             let (xs, c) = (flat(x), g.c);
             let mut y = vec![<T as Float>::from_f64(0.0); g.positions() * c];
@@ -629,10 +625,10 @@ impl Op for AvgPoolGrad {
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         self.0.infer_grad(i, false)
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(1), T => {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(1), T => {
             let shape = k.input(0).shape();
-            let dy = k.float::<T>(1)?;
+            let dy = k.input_as::<T>(1)?;
             let g = self.0.geometry(shape)?;
             check_shape("the pooled gradient", dy.shape(), &g.out_shape(g.c))?;
             let (ds, c) = (flat(dy), g.c);
@@ -686,7 +682,7 @@ mod tests {
         let dy = ArrayD::from_shape_fn(IxDyn(&[12, 14, 14, 32]), |i| (i[1] + i[3]) as f32);
         let run = |op: &dyn Op, inputs: &[&Value], threads| {
             let mut out = [Value::from(ArrayD::<f32>::zeros(IxDyn(&[0])))];
-            let mut k = Kernel::new(inputs, &mut out, &mut [], None).with_threads(threads);
+            let mut k = ComputeCtx::new(inputs, &mut out, &mut [], None).with_threads(threads);
             op.compute(&mut k).expect("compute");
             let [v] = out;
             v

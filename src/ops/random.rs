@@ -4,20 +4,20 @@
 //! (TF1 uses the creation index, so adding an unrelated op changed every
 //! later stream; naming makes streams stable under unrelated edits).
 
-use super::{Kernel, KernelError, Op, OpKind, Randomness};
 use crate::dtype::DType;
 use crate::graph::{Graph, Tensor, TensorSpec};
+use crate::op::{op_kinds, ComputeCtx, KernelError, Op, OpKind, Randomness};
 use crate::value::Value;
 use ndarray::{ArrayD, IxDyn};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-static RANDOM_NORMAL: OpKind = OpKind::not_differentiable("RandomStandardNormal");
-static TRUNCATED_NORMAL: OpKind = OpKind::not_differentiable("TruncatedNormal");
-static RANDOM_UNIFORM: OpKind = OpKind::not_differentiable("RandomUniform");
-static FILL: OpKind = OpKind::not_differentiable("Fill");
-
-pub(super) static KINDS: &[&OpKind] = &[&RANDOM_NORMAL, &TRUNCATED_NORMAL, &RANDOM_UNIFORM, &FILL];
+op_kinds! {
+    RANDOM_NORMAL = not_differentiable("RandomStandardNormal", "random_normal");
+    TRUNCATED_NORMAL = not_differentiable("TruncatedNormal", "truncated_normal");
+    RANDOM_UNIFORM = not_differentiable("RandomUniform", "random_uniform");
+    FILL = not_differentiable("Fill", "fill");
+}
 
 /// TF1's default graph seed, used when only an op seed is given.
 pub const DEFAULT_GRAPH_SEED: u64 = 87_654_321;
@@ -68,7 +68,7 @@ impl Default for RandomOptions {
 }
 
 #[derive(Debug)]
-struct RandomOp {
+struct Random {
     shape: Vec<usize>,
     dist: RandomDistribution,
     dtype: DType,
@@ -93,7 +93,7 @@ pub(crate) fn sample(dist: RandomDistribution, rng: &mut impl Rng) -> f64 {
     }
 }
 
-impl Op for RandomOp {
+impl Op for Random {
     fn kind(&self) -> &'static OpKind {
         match self.dist {
             RandomDistribution::Normal { .. } => &RANDOM_NORMAL,
@@ -107,7 +107,7 @@ impl Op for RandomOp {
         }
         Ok(vec![TensorSpec::new(self.dtype, self.shape.as_slice())])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let n: usize = self.shape.iter().product();
         let rng = k.rng();
         let data: Vec<f64> = (0..n).map(|_| sample(self.dist, rng)).collect();
@@ -148,7 +148,7 @@ impl Op for FillOp {
             self.value.shape(),
         )])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         k.set(0, self.value.clone());
         Ok(())
     }
@@ -160,7 +160,7 @@ impl Op for FillOp {
 impl Graph {
     #[track_caller]
     fn random(&self, shape: &[usize], dist: RandomDistribution, opts: RandomOptions) -> Tensor {
-        let op = RandomOp {
+        let op = Random {
             shape: shape.to_vec(),
             dist,
             dtype: opts.dtype,

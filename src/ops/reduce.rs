@@ -3,37 +3,27 @@
 //! and the product's gradient is the product of the other entries (no
 //! division, so zeros are fine), as in TF.
 
-use super::{
-    broadcast_reduced, normalize_axis, Axes, Float, GradCtx, Kernel, KernelError, Op, OpKind,
-};
+use super::element::zip_broadcast;
+use super::element::{float_dispatch, numeric_dispatch};
+use super::{broadcast_reduced, normalize_axis, Axes, Float};
 use crate::dtype::{DType, Shape};
 use crate::graph::{Tensor, TensorSpec};
-use crate::ops::kernel::zip_broadcast;
+use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
 use crate::value::Element;
 
 use ndarray::{ArrayD, Axis};
 
-static SUM: OpKind = OpKind::differentiable("Sum");
-static MEAN: OpKind = OpKind::differentiable("Mean");
-static MAX: OpKind = OpKind::differentiable("Max");
-static MIN: OpKind = OpKind::differentiable("Min");
-static PROD: OpKind = OpKind::differentiable("Prod");
-static EXTREME_MASK: OpKind = OpKind::not_differentiable("ExtremeMask");
-static PROD_EXCEPT: OpKind = OpKind::differentiable("ProdExcept");
-static ARG_MAX: OpKind = OpKind::not_differentiable("ArgMax");
-static ARG_MIN: OpKind = OpKind::not_differentiable("ArgMin");
-
-pub(super) static KINDS: &[&OpKind] = &[
-    &SUM,
-    &MEAN,
-    &MAX,
-    &MIN,
-    &PROD,
-    &EXTREME_MASK,
-    &PROD_EXCEPT,
-    &ARG_MAX,
-    &ARG_MIN,
-];
+op_kinds! {
+    SUM = differentiable("Sum", "reduce_sum");
+    MEAN = differentiable("Mean", "reduce_mean");
+    MAX = differentiable("Max", "reduce_max");
+    MIN = differentiable("Min", "reduce_min");
+    PROD = differentiable("Prod", "reduce_prod");
+    EXTREME_MASK = not_differentiable("ExtremeMask", "extreme_mask");
+    PROD_EXCEPT = differentiable("ProdExcept", "prod_except");
+    ARG_MAX = not_differentiable("ArgMax", "argmax");
+    ARG_MIN = not_differentiable("ArgMin", "argmin");
+}
 
 /// Static shape of a reduction.
 pub(crate) fn reduced_shape(x: &Shape, axes: &Axes, keepdims: bool) -> Result<Shape, String> {
@@ -102,7 +92,7 @@ impl Op for Reduce {
             reduced_shape(&i[0].shape, &self.axes, self.keepdims)?,
         )])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let x = k.input(0);
         let mean = self.mean;
         let whole_vector = x.shape().len() == 1
@@ -114,19 +104,19 @@ impl Op for Reduce {
             // A vector reduced to a scalar (a mean loss), into the reused
             // buffer; `sum` is what `sum_axis` / `mean_axis` compute here.
             let keep = self.keepdims;
-            return crate::numeric_dispatch!(x, T => {
+            return numeric_dispatch!(x, T => {
                 let a = T::from_value(x).expect("dispatched");
                 let mut r = a.sum();
                 if mean && !a.is_empty() {
                     r /= <T as num_traits::NumCast>::from(a.len()).ok_or("count")?;
                 }
                 let shape: &[usize] = if keep { &[1] } else { &[] };
-                k.output_array::<T>(0, shape).fill(r);
+                k.stale_output::<T>(0, shape).fill(r);
                 Ok(())
             });
         }
         let axes = self.axes.resolve(x.shape().len())?;
-        crate::numeric_dispatch!(x, T => {
+        numeric_dispatch!(x, T => {
             let a = T::from_value(x).expect("dispatched");
             let r = reduce_axes(a, &axes, self.keepdims, |v, ax| {
                 if mean { v.mean_axis(ax).unwrap_or_else(|| v.sum_axis(ax)) } else { v.sum_axis(ax) }
@@ -259,10 +249,10 @@ impl Op for ReduceExtreme {
             if self.max { "max" } else { "min" },
         )
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let x = k.input(0);
         let axes = self.axes.resolve(x.shape().len())?;
-        crate::numeric_dispatch!(x, T => {
+        numeric_dispatch!(x, T => {
             let r = extreme_axes(T::from_value(x).expect("dispatched"), &axes, self.keepdims, self.max)?;
             k.set(0, r);
             Ok(())
@@ -345,10 +335,10 @@ impl Op for ExtremeMask {
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         Ok(vec![i[0].clone()])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let axes = self.axes.resolve(k.input(0).shape().len())?;
-        crate::float_dispatch!(k.input(0), T => {
-            let r = extreme_mask(k.float::<T>(0)?, &axes, self.max)?;
+        float_dispatch!(k.input(0), T => {
+            let r = extreme_mask(k.input_as::<T>(0)?, &axes, self.max)?;
             k.set(0, r);
             Ok(())
         })
@@ -372,10 +362,10 @@ impl Op for Prod {
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         infer_reduction(i, &self.axes, self.keepdims, "product")
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let x = k.input(0);
         let axes = self.axes.resolve(x.shape().len())?;
-        crate::numeric_dispatch!(x, T => {
+        numeric_dispatch!(x, T => {
             let a = T::from_value(x).expect("dispatched");
             let r = reduce_axes(a, &axes, self.keepdims, |v, ax| v.map_axis(ax, |l| l.product()));
             k.set(0, r);
@@ -452,10 +442,10 @@ impl Op for ProdExcept {
     fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         Ok(vec![i[0].clone()])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let axes = self.axes.resolve(k.input(0).shape().len())?;
-        crate::float_dispatch!(k.input(0), T => {
-            let r = prod_except(k.float::<T>(0)?, &axes)?;
+        float_dispatch!(k.input(0), T => {
+            let r = prod_except(k.input_as::<T>(0)?, &axes)?;
             k.set(0, r);
             Ok(())
         })
@@ -540,10 +530,10 @@ impl Op for ArgExtreme {
         };
         Ok(vec![TensorSpec::new(self.output_type, shape)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let x = k.input(0);
         let axis = normalize_axis(self.axis, x.shape().len())?;
-        let idx = crate::numeric_dispatch!(x, T => arg_extreme(T::from_value(x).expect("dispatched"), axis, self.max).map_err(KernelError::from))?;
+        let idx = numeric_dispatch!(x, T => arg_extreme(T::from_value(x).expect("dispatched"), axis, self.max).map_err(KernelError::from))?;
         k.set(0, crate::Value::I64(idx).cast(self.output_type));
         Ok(())
     }

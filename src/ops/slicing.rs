@@ -3,19 +3,20 @@
 //! both slices, and a slice as the adjoint of pad. Windows are resolved
 //! against run-time shapes, so unknown dimensions are fine.
 
-use super::array::any_dispatch;
-use super::{GradCtx, Kernel, KernelError, Op, OpKind};
+use super::element::any_dispatch;
+use super::element::numeric_dispatch;
 use crate::dtype::{Dim, Shape};
 use crate::graph::{Tensor, TensorSpec};
+use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
 use crate::value::Value;
-use ndarray::{ArrayD, IxDyn, Slice};
+use ndarray::{ArrayD, IxDyn};
 
-static SLICE: OpKind = OpKind::differentiable("Slice");
-static STRIDED_SLICE: OpKind = OpKind::differentiable("StridedSlice");
-static STRIDED_SLICE_GRAD: OpKind = OpKind::differentiable("StridedSliceGrad");
-static PAD: OpKind = OpKind::differentiable("Pad");
-
-pub(super) static KINDS: &[&OpKind] = &[&SLICE, &STRIDED_SLICE, &STRIDED_SLICE_GRAD, &PAD];
+op_kinds! {
+    SLICE = differentiable("Slice", "slice");
+    STRIDED_SLICE = differentiable("StridedSlice", "strided_slice");
+    STRIDED_SLICE_GRAD = differentiable("StridedSliceGrad", "strided_slice_grad");
+    PAD = differentiable("Pad", "pad");
+}
 
 /// An `end` past every dimension: "to the end" for positive strides.
 const TO_END: isize = isize::MAX;
@@ -100,7 +101,7 @@ fn source(spans: &[Span], idx: &IxDyn, src: &mut [usize]) {
 }
 
 /// Reads the window of input 0 (any dtype) into output 0.
-fn window_kernel(k: &mut Kernel<'_>, w: &Window) -> Result<(), KernelError> {
+fn window_kernel(k: &mut ComputeCtx<'_>, w: &Window) -> Result<(), KernelError> {
     let x = k.input(0);
     let spans = w.spans(x.shape())?;
     let out: Vec<usize> = spans.iter().map(|s| s.1).collect();
@@ -132,7 +133,7 @@ impl Op for StridedSlice {
             self.window.static_shape(&i[0].shape)?,
         )])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         window_kernel(k, &self.window)
     }
     /// dx = dy written into the window of zeros shaped like x.
@@ -201,7 +202,7 @@ impl Op for StridedSliceGrad {
         }
         Ok(vec![TensorSpec::new(i[0].dtype, i[1].shape.clone())])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let (dy, like) = (k.input(0), k.input(1));
         let spans = self.window.spans(like.shape())?;
         if spans.iter().map(|s| s.1).ne(dy.shape().iter().copied()) {
@@ -212,7 +213,7 @@ impl Op for StridedSliceGrad {
             )
             .into());
         }
-        crate::numeric_dispatch!(dy, T => {
+        numeric_dispatch!(dy, T => {
             let a = T::from_value(dy).expect("dispatched");
             let mut r = ArrayD::<T>::zeros(IxDyn(like.shape()));
             let mut dst = vec![0; spans.len()];
@@ -262,12 +263,12 @@ pub fn strided_slice_grad(
 
 /// `size[i]` elements from `begin[i]` on each axis (`-1`: the rest).
 #[derive(Debug)]
-struct SliceOp {
+struct Slice {
     begin: Vec<usize>,
     size: Vec<isize>,
 }
 
-impl SliceOp {
+impl Slice {
     /// The window, after checking it lies inside `dims` where known.
     fn window(&self, dims: Option<&[Dim]>) -> Result<Window, String> {
         let n = self.begin.len();
@@ -306,7 +307,7 @@ impl SliceOp {
     }
 }
 
-impl Op for SliceOp {
+impl Op for Slice {
     fn kind(&self) -> &'static OpKind {
         &SLICE
     }
@@ -322,7 +323,7 @@ impl Op for SliceOp {
         );
         Ok(vec![TensorSpec::new(i[0].dtype, shape)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let dims = Shape::known(k.input(0).shape());
         let window = self.window(dims.dims())?;
         window_kernel(k, &window)
@@ -354,7 +355,7 @@ impl Op for SliceOp {
 /// ```
 #[track_caller]
 pub fn slice(input: Tensor, begin: impl AsRef<[usize]>, size: impl AsRef<[isize]>) -> Tensor {
-    let op = SliceOp {
+    let op = Slice {
         begin: begin.as_ref().to_vec(),
         size: size.as_ref().to_vec(),
     };
@@ -394,7 +395,7 @@ impl Op for Pad {
             .collect();
         Ok(vec![TensorSpec::new(i[0].dtype, dims)])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let x = k.input(0);
         self.check(Some(x.shape().len()))?;
         let out: Vec<usize> = x
@@ -410,7 +411,7 @@ impl Op for Pad {
             let mut r = ArrayD::from_elem(IxDyn(&out), c);
             r.slice_each_axis_mut(|ax| {
                 let [before, after] = self.paddings[ax.axis.0];
-                Slice::from(before..ax.len - after)
+                ndarray::Slice::from(before..ax.len - after)
             })
             .assign(a);
             k.set(0, r);

@@ -2,30 +2,21 @@
 //! that assign them, plus `no_op`/`group` for effects. Variable values
 //! live in the session, never in the graph.
 
-use super::{Kernel, KernelError, Op, OpKind};
 use crate::dtype::{DType, Shape};
 use crate::graph::{Graph, Operation, Tensor, TensorSpec, VariableMeta};
+use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
 use crate::value::Value;
 
-static PLACEHOLDER: OpKind = OpKind::not_differentiable("Placeholder");
-static PLACEHOLDER_WITH_DEFAULT: OpKind = OpKind::differentiable("PlaceholderWithDefault");
-static CONST: OpKind = OpKind::not_differentiable("Const");
-static VARIABLE: OpKind = OpKind::not_differentiable("VariableV2");
-static ASSIGN: OpKind = OpKind::not_differentiable("Assign");
-static ASSIGN_ADD: OpKind = OpKind::not_differentiable("AssignAdd");
-static ASSIGN_SUB: OpKind = OpKind::not_differentiable("AssignSub");
-static NO_OP: OpKind = OpKind::not_differentiable("NoOp");
-
-pub(super) static KINDS: &[&OpKind] = &[
-    &PLACEHOLDER,
-    &PLACEHOLDER_WITH_DEFAULT,
-    &CONST,
-    &VARIABLE,
-    &ASSIGN,
-    &ASSIGN_ADD,
-    &ASSIGN_SUB,
-    &NO_OP,
-];
+op_kinds! {
+    PLACEHOLDER = not_differentiable("Placeholder", "placeholder");
+    PLACEHOLDER_WITH_DEFAULT = differentiable("PlaceholderWithDefault", "placeholder_with_default");
+    CONST = not_differentiable("Const", "constant");
+    VARIABLE = not_differentiable("VariableV2", "variable");
+    ASSIGN = not_differentiable("Assign", "assign");
+    ASSIGN_ADD = not_differentiable("AssignAdd", "assign_add");
+    ASSIGN_SUB = not_differentiable("AssignSub", "assign_sub");
+    NO_OP = not_differentiable("NoOp", "no_op");
+}
 
 /// A value supplied by the feed of each run.
 #[derive(Debug)]
@@ -41,7 +32,7 @@ impl Op for Placeholder {
     fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         Ok(vec![self.spec.clone()])
     }
-    fn compute(&self, _: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, _: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         // The session never schedules a placeholder: a fed one is read from
         // the feed and an unfed one is reported before anything runs.
         Err("placeholder was not fed".into())
@@ -69,13 +60,13 @@ impl Op for PlaceholderWithDefault {
         }
         Ok(vec![TensorSpec::new(inputs[0].dtype, self.shape.clone())])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let v = k.input(0).clone();
         k.set(0, v);
         Ok(())
     }
     /// d default = dy (TF passes the gradient to the default).
-    fn grad(&self, ctx: &super::GradCtx<'_>) -> Vec<Option<Tensor>> {
+    fn grad(&self, ctx: &GradCtx<'_>) -> Vec<Option<Tensor>> {
         vec![Some(ctx.dy(0))]
     }
 }
@@ -97,7 +88,7 @@ impl Op for Const {
             self.value.shape(),
         )])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         k.set(0, self.value.clone());
         Ok(())
     }
@@ -125,7 +116,7 @@ impl Op for Variable {
     fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         Ok(vec![self.spec.clone()])
     }
-    fn compute(&self, _: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, _: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         // Plans read variables straight from the store; see session::plan.
         Err("variables are read from the session's store".into())
     }
@@ -171,7 +162,7 @@ impl Op for Assign {
         }
         Ok(vec![])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let value = k.input(0);
         let spec_ok = self.spec.shape.is_compatible_with(value.shape());
         let slot = &mut k.state()[0];
@@ -236,7 +227,7 @@ impl Op for NoOp {
     fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         Ok(vec![])
     }
-    fn compute(&self, _: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn compute(&self, _: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         Ok(())
     }
 }

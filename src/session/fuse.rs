@@ -17,7 +17,8 @@
 
 use super::feed::Fetch;
 use crate::graph::{GraphState, Tensor};
-use crate::ops::{Op, Variable};
+use crate::op::Op;
+use crate::ops::Variable;
 use petgraph::graph::NodeIndex;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -211,9 +212,11 @@ pub(super) fn chains(
         if changed {
             continue;
         }
-        let Some(kernel) =
-            crate::train::fused_matmul_apply(update.op.as_ref(), transposes, n.name.clone())
-        else {
+        let Some(kernel) = crate::ops::training::fused_matmul_apply(
+            update.op.as_ref(),
+            transposes,
+            n.name.clone(),
+        ) else {
             continue;
         };
         let chain = Chain {

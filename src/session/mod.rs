@@ -9,7 +9,7 @@ mod stats;
 mod variables;
 
 pub use feed::{Feeds, Fetch, Fetches};
-pub use stats::{KernelStats, StepStats};
+pub use stats::{KernelStats, StepStats, Trace, TraceEntry, ValueDesc, ValueSummary};
 
 /// How a session runs (TF1's `ConfigProto`, the part that matters here).
 ///
@@ -43,7 +43,7 @@ impl Default for SessionOptions {
 
 use crate::error::{Error, NodeInfo, Result};
 use crate::graph::Graph;
-use crate::ops::{Kernel, KernelError, Randomness};
+use crate::op::{ComputeCtx, KernelError, Randomness};
 use crate::value::Value;
 use plan::{Plan, Src};
 use rand::SeedableRng;
@@ -232,7 +232,7 @@ impl<'g> Session<'g> {
 
     /// Like [`Session::run`], also recording every evaluated node: its
     /// input and output shapes, a summary of its value and its time. See
-    /// [`Trace`](crate::viz::Trace).
+    /// [`Trace`].
     ///
     /// ```
     /// use tensorgraph::{Graph, DType, Session, feed};
@@ -252,13 +252,16 @@ impl<'g> Session<'g> {
         &mut self,
         fetches: F,
         feeds: &Feeds<'_>,
-    ) -> Result<(F::Output, crate::viz::Trace)> {
+    ) -> Result<(F::Output, Trace)> {
         let mut targets = SmallVec::<[Fetch; 8]>::new();
         fetches.targets(&mut targets);
         let pi = self.plan_for(&targets, feeds, false)?;
         let mut entries = Vec::new();
         let values = self.execute_with(pi, feeds, Record::Trace(&mut entries))?;
-        let trace = crate::viz::Trace::new(self.graph, entries);
+        let trace = Trace {
+            graph: self.graph.clone(),
+            entries,
+        };
         Ok((fetches.extract(&mut values.into_iter()), trace))
     }
 
@@ -355,7 +358,7 @@ impl<'g> Session<'g> {
                 .zip(&plan.feed_slots)
             {
                 let fed = std::slice::from_ref(&plan.bufs[slot]);
-                t.push(crate::viz::TraceEntry::record(
+                t.push(TraceEntry::record(
                     f.node(),
                     info,
                     &[],
@@ -382,7 +385,7 @@ impl<'g> Session<'g> {
             // No early return until the taken variables are put back.
             let result = gather_inputs(step, bufs, consts, vars, var_infos).and_then(|inputs| {
                 let rng = step.rng.map(|r| &mut rngs[r]);
-                let mut k = Kernel::new(&inputs, &mut outs, &mut state, rng)
+                let mut k = ComputeCtx::new(&inputs, &mut outs, &mut state, rng)
                     .with_threads(threads)
                     .with_needed(&step.needed);
                 let r = step
@@ -390,7 +393,7 @@ impl<'g> Session<'g> {
                     .compute(&mut k)
                     .map_err(|e| kernel_error(e, step, &inputs, var_infos));
                 match (&mut record, started) {
-                    (Record::Trace(t), Some(t0)) => t.push(crate::viz::TraceEntry::record(
+                    (Record::Trace(t), Some(t0)) => t.push(TraceEntry::record(
                         step.node,
                         &step.info,
                         &inputs,
@@ -435,7 +438,7 @@ impl<'g> Session<'g> {
 enum Record<'r> {
     Nothing,
     /// Every node's shapes, value summary and time (unfused plans).
-    Trace(&'r mut Vec<crate::viz::TraceEntry>),
+    Trace(&'r mut Vec<TraceEntry>),
     /// Every kernel's time.
     Times(&'r mut Vec<std::time::Duration>),
 }

@@ -7,7 +7,8 @@
 use super::feed::Fetch;
 use crate::error::{Error, MissingFeed, NodeInfo, Result};
 use crate::graph::{Graph, GraphState, Tensor, TensorSpec};
-use crate::ops::{Const, Op, Placeholder, Variable};
+use crate::op::Op;
+use crate::ops::{Const, Placeholder, Variable};
 use crate::value::Value;
 use petgraph::graph::NodeIndex;
 use std::cmp::Reverse;

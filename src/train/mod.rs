@@ -22,26 +22,16 @@
 //! assert!((w - 2.0).abs() < 1e-2);
 //! ```
 
-mod apply;
 mod clip;
-mod fused;
 mod optimizer;
 mod optimizers;
 mod saver;
 mod schedules;
 
 pub use clip::{clip_by_global_norm, clip_by_norm, global_norm};
-pub(crate) use fused::fused_matmul_apply;
 pub use optimizer::{GradsAndVars, LearningRate, Optimizer, Slots};
 pub use optimizers::{
     AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, RMSPropOptimizer,
 };
 pub use saver::{latest_checkpoint, CheckpointSink, Saver};
 pub use schedules::{create_global_step, exponential_decay};
-
-use crate::ops::OpKind;
-
-/// The op kinds of this module (all without gradients).
-pub(crate) fn kinds() -> Vec<&'static OpKind> {
-    [apply::KINDS, clip::KINDS, schedules::KINDS].concat()
-}

@@ -1,9 +1,9 @@
 //! TF1's optimizers, with TF1's defaults, slot names and initial slot
-//! values. The update formulas live in the fused kernels of `apply.rs`.
+//! values. The update formulas live in the training ops (`ops::training`).
 
-use super::apply::{apply, Rule};
 use super::optimizer::{unused_variable_name, LearningRate, Optimizer, Slots};
 use crate::graph::{Operation, Tensor};
+use crate::ops::training::{apply, Rule};
 use crate::ops::{assign, cast, scalar_like};
 
 /// `tf.train.GradientDescentOptimizer(learning_rate)`: `var -= lr * g`.

@@ -1,7 +1,7 @@
 //! `Graph::to_dot`: Graphviz DOT of the forward graph and, optionally, its
 //! gradient graph, with one cluster per name scope.
 
-use super::{op_fn_name, short_dtype};
+use super::short_dtype;
 use crate::graph::{Graph, GraphState, Node};
 use petgraph::graph::NodeIndex;
 use std::collections::{BTreeMap, BTreeSet};
@@ -73,7 +73,7 @@ fn node_style(n: &Node) -> &'static str {
 
 fn label(n: &Node, shapes: bool) -> String {
     let leaf = n.name.rsplit('/').next().unwrap_or(&n.name);
-    let mut l = format!("{}\\n{}", op_fn_name(n.kind().name), escape(leaf));
+    let mut l = format!("{}\\n{}", n.kind().python, escape(leaf));
     if shapes {
         for s in &n.outputs {
             let _ = write!(l, "\\n{}{}", short_dtype(s.dtype), s.shape);

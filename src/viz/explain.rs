@@ -1,6 +1,5 @@
 //! `Graph::explain_gradient`: why `gradients(y, x)` is what it is.
 
-use super::op_fn_name;
 use crate::graph::{Graph, GraphState, Tensor};
 use petgraph::graph::NodeIndex;
 use std::collections::VecDeque;
@@ -139,7 +138,7 @@ impl Graph {
                 continue;
             }
             let node = &st.nodes[NodeIndex::new(i)];
-            let func = op_fn_name(node.kind().name);
+            let func = node.kind().python.to_string();
             if !node.kind().differentiable && i != xn.index() {
                 cuts.push((func, node.name.clone(), "which has no gradient".to_string()));
             } else if node.outputs.iter().all(|s| !s.dtype.is_float()) && i != yn.index() {

@@ -1,6 +1,6 @@
 //! `Graph::to_text`: one line per node in creation (= topological) order.
 
-use super::{op_fn_name, short_dtype};
+use super::short_dtype;
 use crate::graph::Graph;
 use std::fmt::Write;
 
@@ -66,7 +66,7 @@ impl Graph {
                 "%{} {} = {}({}) : {}  ({}:{})",
                 idx.index(),
                 n.name,
-                op_fn_name(n.kind().name),
+                n.kind().python,
                 args.join(", "),
                 ty,
                 n.site.file(),

@@ -14,11 +14,10 @@
 use super::apply::{state_arrays, Apply, Rule, Update};
 use crate::gemm::mat_mul;
 use crate::graph::TensorSpec;
+use crate::op::{ComputeCtx, KernelError, Op, OpKind};
+use crate::ops::element::float_dispatch;
 use crate::ops::scratch::with_scratch;
-use crate::ops::{
-    in_fused, matrix_operands, not_a_graph_node, worth_splitting, Float, Kernel, KernelError, Op,
-    OpKind,
-};
+use crate::ops::{in_fused, matrix_operands, not_a_graph_node, worth_splitting, Float};
 use ndarray::{s, ArrayViewMut, Axis, IxDyn};
 use smallvec::SmallVec;
 use std::sync::Arc;
@@ -39,8 +38,8 @@ struct FusedApply {
 }
 
 impl FusedApply {
-    fn run<T: Float>(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        let (a, b) = (k.float::<T>(0)?, k.float::<T>(1)?);
+    fn run<T: Float>(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        let (a, b) = (k.input_as::<T>(0)?, k.input_as::<T>(1)?);
         let (a, b) = matrix_operands(a, b, self.transpose_a, self.transpose_b)
             .map_err(|e| in_fused(e.into(), &self.product))?;
         let (m, n) = (a.nrows(), b.ncols());
@@ -94,8 +93,8 @@ impl Op for FusedApply {
     fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
         not_a_graph_node()
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => self.run::<T>(k))
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => self.run::<T>(k))
     }
     fn attrs(&self) -> String {
         format!(

@@ -1,52 +1,11 @@
-//! What a kernel sees at run time, and the element-type plumbing that lets
-//! one generic kernel serve float32 and float64.
+//! What a kernel sees at run time: its inputs, its output buffers (kept
+//! from the previous run, so a steady-state run allocates nothing), the
+//! variables it updates, its random stream and its thread budget.
 
-use crate::value::{Element, Value};
-use ndarray::{ArrayD, IxDyn, LinalgScalar, ScalarOperand, Zip};
+use crate::dtype::broadcast_dims;
+use crate::value::{array_mut, Element, Value};
+use ndarray::{ArrayD, IxDyn, Zip};
 use rand_chacha::ChaCha8Rng;
-use smallvec::SmallVec;
-use std::any::Any;
-
-/// A concrete shape held inline (no allocation up to rank 6).
-pub type Dims = SmallVec<[usize; 6]>;
-
-/// A float element type (`f32` or `f64`) that kernels are generic over.
-pub trait Float:
-    num_traits::Float
-    + num_traits::FromPrimitive
-    + Element
-    + ScalarOperand
-    + LinalgScalar
-    + std::iter::Sum
-    + std::ops::AddAssign
-    + std::ops::SubAssign
-    + std::ops::MulAssign
-    + std::fmt::Display
-    + Default
-{
-    /// Converts from f64 (rounding for f32).
-    fn from_f64(x: f64) -> Self;
-    /// Converts to f64.
-    fn to_f64(self) -> f64;
-}
-
-impl Float for f32 {
-    fn from_f64(x: f64) -> f32 {
-        x as f32
-    }
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
-}
-
-impl Float for f64 {
-    fn from_f64(x: f64) -> f64 {
-        x
-    }
-    fn to_f64(self) -> f64 {
-        self
-    }
-}
 
 /// Why a kernel failed; the session adds the node's name, kind, input
 /// shapes and creation site.
@@ -81,9 +40,9 @@ impl From<&str> for KernelError {
 /// kernel invocation.
 ///
 /// Output buffers hold the previous run's values (or an empty default):
-/// a kernel may overwrite them whole with [`Kernel::set`], or reuse their
+/// a kernel may overwrite them whole with [`ComputeCtx::set`], or reuse their
 /// storage when shape and dtype still match.
-pub struct Kernel<'a> {
+pub struct ComputeCtx<'a> {
     pub(crate) inputs: &'a [&'a Value],
     pub(crate) outputs: &'a mut [Value],
     pub(crate) state: &'a mut [Option<Value>],
@@ -93,15 +52,15 @@ pub struct Kernel<'a> {
     pub(crate) needed: &'a [bool],
 }
 
-impl<'a> Kernel<'a> {
+impl<'a> ComputeCtx<'a> {
     /// A kernel context for calling an op directly (tests, tools).
     pub fn new(
         inputs: &'a [&'a Value],
         outputs: &'a mut [Value],
         state: &'a mut [Option<Value>],
         rng: Option<&'a mut ChaCha8Rng>,
-    ) -> Kernel<'a> {
-        Kernel {
+    ) -> ComputeCtx<'a> {
+        ComputeCtx {
             inputs,
             outputs,
             state,
@@ -112,7 +71,7 @@ impl<'a> Kernel<'a> {
     }
 
     /// The same context told which outputs this run reads.
-    pub(crate) fn with_needed(mut self, needed: &'a [bool]) -> Kernel<'a> {
+    pub(crate) fn with_needed(mut self, needed: &'a [bool]) -> ComputeCtx<'a> {
         self.needed = needed;
         self
     }
@@ -124,7 +83,7 @@ impl<'a> Kernel<'a> {
     }
 
     /// The same context allowed to use up to `threads` threads.
-    pub fn with_threads(mut self, threads: usize) -> Kernel<'a> {
+    pub fn with_threads(mut self, threads: usize) -> ComputeCtx<'a> {
         self.threads = threads.max(1);
         self
     }
@@ -155,18 +114,6 @@ impl<'a> Kernel<'a> {
         &mut self.outputs[i]
     }
 
-    /// Input `i` as an array of element type `T`, or an error naming its
-    /// dtype.
-    pub fn float_or_int<T: Element>(&self, i: usize) -> Result<&'a ArrayD<T>, KernelError> {
-        T::from_value(self.inputs[i]).ok_or_else(|| {
-            KernelError::Message(format!(
-                "input {i} has dtype {}, expected {}",
-                self.inputs[i].dtype(),
-                T::DTYPE
-            ))
-        })
-    }
-
     /// Every output buffer (holding the previous run's values).
     pub fn outputs_mut(&mut self) -> &mut [Value] {
         self.outputs
@@ -177,7 +124,7 @@ impl<'a> Kernel<'a> {
     /// contents are stale: the kernel must overwrite every element),
     /// otherwise a new zero-filled array. After the first run of a plan
     /// this allocates nothing.
-    pub fn output_array<T: Element + num_traits::Zero>(
+    pub fn stale_output<T: Element + num_traits::Zero>(
         &mut self,
         i: usize,
         shape: &[usize],
@@ -200,7 +147,7 @@ impl<'a> Kernel<'a> {
         f: impl Fn(A) -> T + Sync,
     ) {
         let threads = self.threads;
-        let out = self.output_array::<T>(i, x.shape());
+        let out = self.stale_output::<T>(i, x.shape());
         match (x.as_slice(), out.as_slice_mut()) {
             (Some(xs), Some(os)) => split_rows(threads, os, 1, |start, os| {
                 for (o, &v) in os.iter_mut().zip(&xs[start..]) {
@@ -225,7 +172,7 @@ impl<'a> Kernel<'a> {
     ) -> Result<(), String> {
         let threads = self.threads;
         if a.shape() == b.shape() {
-            let out = self.output_array::<T>(i, a.shape());
+            let out = self.stale_output::<T>(i, a.shape());
             match (a.as_slice(), b.as_slice(), out.as_slice_mut()) {
                 (Some(xs), Some(ys), Some(os)) => split_rows(threads, os, 1, |start, os| {
                     let (xs, ys) = (&xs[start..], &ys[start..]);
@@ -244,7 +191,7 @@ impl<'a> Kernel<'a> {
             // A row added to every row of a matrix (a bias): slices.
             let n = ys.len();
             if b.ndim() <= a.ndim() && n > 0 && a.shape().ends_with(b.shape()) {
-                let out = self.output_array::<T>(i, a.shape());
+                let out = self.stale_output::<T>(i, a.shape());
                 let os = out.as_slice_mut().expect("standard layout");
                 split_rows(threads, os, n, |start, os| {
                     let rows = os.chunks_exact_mut(n).zip(xs[start..].chunks_exact(n));
@@ -260,7 +207,7 @@ impl<'a> Kernel<'a> {
         let shape = broadcast_dims(a.shape(), b.shape())?;
         let av = a.broadcast(IxDyn(&shape)).expect("broadcastable");
         let bv = b.broadcast(IxDyn(&shape)).expect("broadcastable");
-        let out = self.output_array::<T>(i, &shape);
+        let out = self.stale_output::<T>(i, &shape);
         Zip::from(out)
             .and(&av)
             .and(&bv)
@@ -281,8 +228,9 @@ impl<'a> Kernel<'a> {
         self.rng.as_deref_mut().expect("op declared Randomness")
     }
 
-    /// Input `i` as a float array of type `T`, or an error naming its dtype.
-    pub fn float<T: Float>(&self, i: usize) -> Result<&'a ArrayD<T>, KernelError> {
+    /// Input `i` as an array of element type `T`, or an error naming its
+    /// dtype.
+    pub fn input_as<T: Element>(&self, i: usize) -> Result<&'a ArrayD<T>, KernelError> {
         T::from_value(self.inputs[i]).ok_or_else(|| {
             KernelError::Message(format!(
                 "input {i} has dtype {}, expected {}",
@@ -293,75 +241,6 @@ impl<'a> Kernel<'a> {
     }
 }
 
-/// Runs a generic float body for the dtype of `$v` (an `&Value`), binding
-/// `$T` to `f32` or `f64`; other dtypes are an error.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! float_dispatch {
-    ($v:expr, $T:ident => $body:expr) => {
-        match $v.dtype() {
-            $crate::DType::Float32 => {
-                type $T = f32;
-                #[allow(unused_imports)]
-                use $crate::Element as _;
-                $body
-            }
-            $crate::DType::Float64 => {
-                type $T = f64;
-                #[allow(unused_imports)]
-                use $crate::Element as _;
-                $body
-            }
-            other => Err($crate::ops::KernelError::Message(format!(
-                "expected a float tensor, got {other}"
-            ))),
-        }
-    };
-}
-
-/// Runs a generic numeric body for the dtype of `$v`, binding `$T` to
-/// `f32`, `f64`, `i32` or `i64`; bool is an error.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! numeric_dispatch {
-    ($v:expr, $T:ident => $body:expr) => {
-        match $v.dtype() {
-            $crate::DType::Float32 => {
-                type $T = f32;
-                #[allow(unused_imports)]
-                use $crate::Element as _;
-                $body
-            }
-            $crate::DType::Float64 => {
-                type $T = f64;
-                #[allow(unused_imports)]
-                use $crate::Element as _;
-                $body
-            }
-            $crate::DType::Int32 => {
-                type $T = i32;
-                #[allow(unused_imports)]
-                use $crate::Element as _;
-                $body
-            }
-            $crate::DType::Int64 => {
-                type $T = i64;
-                #[allow(unused_imports)]
-                use $crate::Element as _;
-                $body
-            }
-            other => Err($crate::ops::KernelError::Message(format!(
-                "expected a numeric tensor, got {other}"
-            ))),
-        }
-    };
-}
-
-/// `v`'s array when its dtype is `T`'s, mutably.
-pub fn array_mut<T: Element>(v: &mut Value) -> Option<&mut ArrayD<T>> {
-    crate::with_array!(v, a => (a as &mut dyn Any).downcast_mut::<ArrayD<T>>())
-}
-
 /// Elements from which an elementwise kernel splits over threads (below,
 /// handing work to another thread costs more than it saves).
 const PARALLEL_ELEMENTS: usize = 1 << 18;
@@ -370,7 +249,7 @@ const PARALLEL_ELEMENTS: usize = 1 << 18;
 /// cover it, each a whole number of `row`s starting at element `start`:
 /// one part on one thread, or (for large `out` and `threads > 1`) several
 /// parts taken by the session's worker threads one at a time.
-pub(crate) fn split_rows<T: Send>(
+fn split_rows<T: Send>(
     threads: usize,
     out: &mut [T],
     row: usize,
@@ -387,54 +266,4 @@ pub(crate) fn split_rows<T: Send>(
     crate::parallel::for_each(threads, out.chunks_mut(part).enumerate(), |(i, o)| {
         f(i * part, o)
     });
-}
-
-/// The NumPy broadcast of two concrete shapes.
-pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
-    broadcast_dims(a, b).map(|d| d.to_vec())
-}
-
-/// [`broadcast_shapes`], held inline.
-pub fn broadcast_dims(a: &[usize], b: &[usize]) -> Result<Dims, String> {
-    let n = a.len().max(b.len());
-    let mut out: Dims = smallvec::smallvec![0; n];
-    for (i, o) in out.iter_mut().enumerate() {
-        let x = if i + a.len() >= n {
-            a[i + a.len() - n]
-        } else {
-            1
-        };
-        let y = if i + b.len() >= n {
-            b[i + b.len() - n]
-        } else {
-            1
-        };
-        *o = if x == y || y == 1 {
-            x
-        } else if x == 1 {
-            y
-        } else {
-            return Err(format!(
-                "incompatible shapes for broadcasting: {} vs {}",
-                crate::dtype::fmt_dims(a),
-                crate::dtype::fmt_dims(b)
-            ));
-        };
-    }
-    Ok(out)
-}
-
-/// Applies `f` elementwise with NumPy broadcasting.
-pub fn zip_broadcast<A: Copy, B: Copy, C>(
-    a: &ArrayD<A>,
-    b: &ArrayD<B>,
-    f: impl Fn(A, B) -> C,
-) -> Result<ArrayD<C>, String> {
-    if a.shape() == b.shape() {
-        return Ok(Zip::from(a).and(b).map_collect(|&x, &y| f(x, y)));
-    }
-    let shape = broadcast_shapes(a.shape(), b.shape())?;
-    let av = a.broadcast(IxDyn(&shape)).expect("broadcastable");
-    let bv = b.broadcast(IxDyn(&shape)).expect("broadcastable");
-    Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
 }

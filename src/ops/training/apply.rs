@@ -5,42 +5,23 @@
 //! they are the op's `updates`, so the session schedules the node after
 //! every reader of the old values.
 
+use super::{
+    APPLY_ADAGRAD, APPLY_ADAM, APPLY_CENTERED_RMSPROP, APPLY_GRADIENT_DESCENT, APPLY_MOMENTUM,
+    APPLY_RMSPROP, FUSED_APPLY_ADAGRAD, FUSED_APPLY_ADAM, FUSED_APPLY_CENTERED_RMSPROP,
+    FUSED_APPLY_GRADIENT_DESCENT, FUSED_APPLY_MOMENTUM, FUSED_APPLY_RMSPROP,
+};
 use crate::graph::{Operation, Tensor, TensorSpec};
-use crate::ops::{array_mut, Float, Kernel, KernelError, Op, OpKind};
+use crate::op::{ComputeCtx, KernelError, Op, OpKind};
+use crate::ops::element::float_dispatch;
+use crate::ops::Float;
+use crate::value::array_mut;
 use ndarray::{ArrayD, ArrayView, ArrayViewMut, Dimension, Zip};
 use smallvec::SmallVec;
-
-static APPLY_GRADIENT_DESCENT: OpKind = OpKind::not_differentiable("ApplyGradientDescent");
-static APPLY_MOMENTUM: OpKind = OpKind::not_differentiable("ApplyMomentum");
-static APPLY_ADAM: OpKind = OpKind::not_differentiable("ApplyAdam");
-static APPLY_RMSPROP: OpKind = OpKind::not_differentiable("ApplyRMSProp");
-static APPLY_CENTERED_RMSPROP: OpKind = OpKind::not_differentiable("ApplyCenteredRMSProp");
-static APPLY_ADAGRAD: OpKind = OpKind::not_differentiable("ApplyAdagrad");
-
-pub(super) static KINDS: &[&OpKind] = &[
-    &APPLY_GRADIENT_DESCENT,
-    &APPLY_MOMENTUM,
-    &APPLY_ADAM,
-    &APPLY_RMSPROP,
-    &APPLY_CENTERED_RMSPROP,
-    &APPLY_ADAGRAD,
-];
-
-// The kernels of an update fused with its gradient's product (see
-// `super::fused`); only plans use them, so they are not in `KINDS`.
-static FUSED_APPLY_GRADIENT_DESCENT: OpKind =
-    OpKind::not_differentiable("_FusedApplyGradientDescent");
-static FUSED_APPLY_MOMENTUM: OpKind = OpKind::not_differentiable("_FusedApplyMomentum");
-static FUSED_APPLY_ADAM: OpKind = OpKind::not_differentiable("_FusedApplyAdam");
-static FUSED_APPLY_RMSPROP: OpKind = OpKind::not_differentiable("_FusedApplyRMSProp");
-static FUSED_APPLY_CENTERED_RMSPROP: OpKind =
-    OpKind::not_differentiable("_FusedApplyCenteredRMSProp");
-static FUSED_APPLY_ADAGRAD: OpKind = OpKind::not_differentiable("_FusedApplyAdagrad");
 
 /// An update rule with its constant hyper-parameters. The slots the rule
 /// updates follow the variable in [`Apply::vars`], in the order listed.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(super) enum Rule {
+pub(crate) enum Rule {
     /// `var -= lr * g`.
     GradientDescent,
     /// Slots: accumulation.
@@ -180,8 +161,8 @@ fn adam_parallel<T: Float>(
 }
 
 /// Input `i` as one value of type `T`.
-fn scalar_input<T: Float>(k: &Kernel<'_>, i: usize, what: &str) -> Result<T, KernelError> {
-    let a = k.float::<T>(i)?;
+fn scalar_input<T: Float>(k: &ComputeCtx<'_>, i: usize, what: &str) -> Result<T, KernelError> {
+    let a = k.input_as::<T>(i)?;
     match a.iter().next() {
         Some(&x) if a.len() == 1 => Ok(x),
         _ => Err(format!("{what} must be a scalar, got shape {:?}", a.shape()).into()),
@@ -209,7 +190,7 @@ pub(super) enum Update<T> {
 impl<T: Float> Update<T> {
     /// `rule` with its learning rate (and Adam's `beta1_power`,
     /// `beta2_power`) read from the kernel's inputs `first..`.
-    pub(super) fn read(rule: Rule, k: &Kernel<'_>, first: usize) -> Result<Self, KernelError> {
+    pub(super) fn read(rule: Rule, k: &ComputeCtx<'_>, first: usize) -> Result<Self, KernelError> {
         let lr = scalar_input::<T>(k, first, "the learning rate")?;
         let c = <T as Float>::from_f64;
         Ok(match rule {
@@ -346,7 +327,7 @@ impl<T: Float> Update<T> {
 /// `shape`, checked to be initialized, of `T` and as many as `update`
 /// changes.
 pub(super) fn state_arrays<'k, T: Float>(
-    k: &'k mut Kernel<'_>,
+    k: &'k mut ComputeCtx<'_>,
     update: &Update<T>,
     shape: &[usize],
 ) -> Result<SmallVec<[&'k mut ArrayD<T>; 4]>, KernelError> {
@@ -381,9 +362,9 @@ pub(super) fn state_arrays<'k, T: Float>(
 }
 
 impl Apply {
-    fn run<T: Float>(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
+    fn run<T: Float>(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
         let threads = k.threads();
-        let g = k.float::<T>(0)?;
+        let g = k.input_as::<T>(0)?;
         let update = Update::<T>::read(self.rule, k, 1)?;
         let mut state = state_arrays(k, &update, g.shape())?;
         let mut views: SmallVec<[_; 4]> = state.iter_mut().map(|a| a.view_mut()).collect();
@@ -423,8 +404,8 @@ impl Op for Apply {
         }
         Ok(vec![])
     }
-    fn compute(&self, k: &mut Kernel<'_>) -> Result<(), KernelError> {
-        crate::float_dispatch!(k.input(0), T => self.run::<T>(k))
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => self.run::<T>(k))
     }
     fn updates(&self) -> &[usize] {
         &self.vars
@@ -438,7 +419,7 @@ impl Op for Apply {
 /// order) with gradient `grad`, learning rate `lr` (a scalar of the
 /// variable's dtype) and any `extra` inputs the rule reads.
 #[track_caller]
-pub(super) fn apply(
+pub(crate) fn apply(
     rule: Rule,
     var: Tensor,
     slots: &[Tensor],
