@@ -85,10 +85,6 @@ impl Value {
 
     /// The array, converted to `T` when the dtype differs (like `tf.cast`;
     /// floats convert to ints by truncation toward zero, bools to 0/1).
-    ///
-    /// # Errors
-    /// Never for numeric types; [`crate::Error::FetchType`] is used by
-    /// [`Value::into_array`] only.
     pub fn to_array<T: Element>(&self) -> ArrayD<T> {
         match T::from_value(self) {
             Some(a) => a.clone(),
