@@ -18,6 +18,8 @@
 //! trace and the non-GEMM share is `1 - products / untraced step median`
 //! of the ordinary (fused) runs.
 
+#[path = "common/args.rs"]
+mod args;
 #[path = "../benches/models.rs"]
 mod models;
 
@@ -43,54 +45,57 @@ struct Args {
     profile: bool,
 }
 
-fn parse_args() -> Args {
-    let mut a = Args {
-        model: Model::Mlp,
-        data_dir: std::env::var("MNIST_DIR").unwrap_or_else(|_| "../shared/mnist".into()),
-        synthetic: false,
-        threads: 1,
-        warmup: 0,
-        steps: 0,
-        epochs: -1.0,
-        eval_reps: 10,
-        seed: 0,
-        profile: false,
+fn parse_args() -> Result<Args, String> {
+    let mut args = args::Args::new(USAGE);
+    let model = args.value("--model NAME", "mlp".to_string(), "mlp or cnn");
+    let data_dir = args.value(
+        "--data-dir DIR",
+        std::env::var("MNIST_DIR").unwrap_or_else(|_| "../shared/mnist".into()),
+        "MNIST directory (default $MNIST_DIR or ../shared/mnist: now {default})",
+    );
+    let synthetic = args.value("--synthetic", false, "random images instead of MNIST");
+    let threads = args.value("--threads N", 1, "the session's intra-op threads");
+    let warmup: Option<usize> = args.value(
+        "--warmup N",
+        None,
+        "warm-up steps (default 50 for the MLP, 20 for the CNN)",
+    );
+    let steps: Option<usize> = args.value(
+        "--steps N",
+        None,
+        "timed steps (default 1000 for the MLP, 200 for the CNN)",
+    );
+    let epochs: Option<f64> = args.value(
+        "--epochs E",
+        None,
+        "train up to E epochs in all (default 5 for the MLP, 0 for the CNN)",
+    );
+    let eval_reps = args.value("--eval-reps N", 10, "timed evaluation runs");
+    let seed = args.value("--seed N", 0, "graph, weight and batching seed");
+    let profile = args.value(
+        "--profile",
+        false,
+        "also print each node's and kernel's median time to stderr",
+    );
+    args.finish()?;
+    let model = match model.as_str() {
+        "mlp" => Model::Mlp,
+        "cnn" => Model::Cnn,
+        m => return Err(format!("unknown model {m}\n{USAGE}")),
     };
-    let (mut warmup, mut steps) = (None, None);
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut val = || it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
-        match flag.as_str() {
-            "--model" => {
-                a.model = match val().as_str() {
-                    "mlp" => Model::Mlp,
-                    "cnn" => Model::Cnn,
-                    m => panic!("unknown model {m}"),
-                }
-            }
-            "--data-dir" => a.data_dir = val(),
-            "--synthetic" => a.synthetic = true,
-            "--threads" => a.threads = val().parse().expect("--threads N"),
-            "--warmup" => warmup = Some(val().parse().expect("--warmup N")),
-            "--steps" => steps = Some(val().parse().expect("--steps N")),
-            "--epochs" => a.epochs = val().parse().expect("--epochs E"),
-            "--eval-reps" => a.eval_reps = val().parse().expect("--eval-reps N"),
-            "--seed" => a.seed = val().parse().expect("--seed N"),
-            "--profile" => a.profile = true,
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            f => panic!("unknown option {f}\n{USAGE}"),
-        }
-    }
-    let mlp = a.model == Model::Mlp;
-    a.warmup = warmup.unwrap_or(if mlp { 50 } else { 20 });
-    a.steps = steps.unwrap_or(if mlp { 1000 } else { 200 });
-    if a.epochs < 0.0 {
-        a.epochs = if mlp { 5.0 } else { 0.0 };
-    }
-    a
+    let mlp = model == Model::Mlp;
+    Ok(Args {
+        model,
+        data_dir,
+        synthetic,
+        threads,
+        warmup: warmup.unwrap_or(if mlp { 50 } else { 20 }),
+        steps: steps.unwrap_or(if mlp { 1000 } else { 200 }),
+        epochs: epochs.unwrap_or(if mlp { 5.0 } else { 0.0 }),
+        eval_reps,
+        seed,
+        profile,
+    })
 }
 
 /// Peak resident set size (VmHWM), in MB.
@@ -247,9 +252,21 @@ fn kernel_medians(
     rows
 }
 
-fn main() {
-    let a = parse_args();
-    let (train, test, source) = load(&a);
+fn main() -> std::process::ExitCode {
+    match parse_args() {
+        Ok(a) => {
+            bench(&a);
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn bench(a: &Args) {
+    let (train, test, source) = load(a);
     let batch = a.model.batch();
     let opts = SessionOptions {
         intra_op_threads: a.threads,

@@ -10,24 +10,16 @@
 //! [--hidden 5] [--classes 3] [--seed 0] [--show-graph]`; `--show-graph`
 //! lists the graph, whose `gradients/` nodes mirror `by_hand` line by line.
 
+#[path = "common/args.rs"]
+mod args;
+
+use args::Args;
 use ndarray::{Array1, Array2, ArrayD, Axis, Ix1, Ix2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use tensorgraph::ops::{relu, softmax_cross_entropy_with_logits};
 use tensorgraph::{feed, gradients, Graph, Session, Value};
-
-/// The value after `--name` on the command line, or `default`.
-fn flag<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == name) {
-        None => Ok(default),
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| format!("{name} needs a value")),
-    }
-}
 
 /// The network's parameters and data, as plain arrays.
 struct Problem {
@@ -139,12 +131,18 @@ fn compare(name: &str, hand: &ArrayD<f64>, auto: &ArrayD<f64>) -> f64 {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let batch: usize = flag("--batch", 8)?;
-    let inputs: usize = flag("--inputs", 4)?;
-    let hidden: usize = flag("--hidden", 5)?;
-    let classes: usize = flag("--classes", 3)?;
-    let seed: u64 = flag("--seed", 0)?;
-    let show_graph = std::env::args().any(|a| a == "--show-graph");
+    let mut args = Args::new("usage: cargo run --example hand_vs_auto -- [flags]");
+    let batch: usize = args.value("--batch N", 8, "examples");
+    let inputs: usize = args.value("--inputs N", 4, "input features");
+    let hidden: usize = args.value("--hidden N", 5, "hidden units");
+    let classes: usize = args.value("--classes N", 3, "classes");
+    let seed: u64 = args.value("--seed S", 0, "seed of the weights and data");
+    let show_graph = args.value(
+        "--show-graph",
+        false,
+        "list the graph, whose gradients/ nodes mirror by_hand line by line",
+    );
+    args.finish()?;
 
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut normal = |shape: (usize, usize), scale: f64| {

@@ -10,6 +10,10 @@
 //! [--batch-size 32] [--learning-rate 0.1] [--print-every 50] [--seed 0]`.
 //! Exits non-zero when the fit misses the true parameters.
 
+#[path = "common/args.rs"]
+mod args;
+
+use args::Args;
 use ndarray::{s, Array1, Array2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -23,24 +27,15 @@ const TRUE_B: f32 = 4.2;
 const SAMPLES: usize = 512;
 const NOISE: f32 = 0.1;
 
-/// The value after `--name` on the command line, or `default`.
-fn flag<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == name) {
-        None => Ok(default),
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| format!("{name} needs a value")),
-    }
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let steps: usize = flag("--steps", 300)?;
-    let batch_size: usize = flag("--batch-size", 32)?;
-    let learning_rate: f64 = flag("--learning-rate", 0.1)?;
-    let print_every: usize = flag("--print-every", 50)?;
-    let seed: u64 = flag("--seed", 0)?;
+    let mut args = Args::new("usage: cargo run --example linear_regression -- [flags]");
+    let steps: usize = args.value("--steps N", 300, "training steps");
+    let batch_size: usize = args.value("--batch-size N", 32, "examples per step");
+    let learning_rate: f64 = args.value("--learning-rate R", 0.1, "gradient descent's step size");
+    let print_every: usize =
+        args.value("--print-every N", 50, "print the batch loss every N steps");
+    let seed: u64 = args.value("--seed S", 0, "data and graph seed");
+    args.finish()?;
 
     // Synthetic data: x ~ N(0, 1) per feature, y = x . W_true + b_true + noise.
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -12,6 +12,10 @@
 //! [--steps 200] [--learning-rate 0.5] [--print-every 50] [--seed 0]`.
 //! Exits non-zero when test accuracy stays below 0.9.
 
+#[path = "common/args.rs"]
+mod args;
+
+use args::Args;
 use ndarray::{Array1, Array2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -22,18 +26,6 @@ use tensorgraph::ops::{
 };
 use tensorgraph::train::{GradientDescentOptimizer, Optimizer};
 use tensorgraph::{feed, DType, Graph, Session, Tensor};
-
-/// The value after `--name` on the command line, or `default`.
-fn flag<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == name) {
-        None => Ok(default),
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| format!("{name} needs a value")),
-    }
-}
 
 /// `n` points: class 0 around (-1, -1), class 1 around (1, 1), each with
 /// standard deviation 0.8. Returns the points and the labels (0 or 1).
@@ -47,11 +39,17 @@ fn blobs(n: usize, rng: &mut ChaCha8Rng) -> (Array2<f32>, Array1<i64>) {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let loss_kind: String = flag("--loss", "sigmoid".to_string())?;
-    let steps: usize = flag("--steps", 200)?;
-    let learning_rate: f64 = flag("--learning-rate", 0.5)?;
-    let print_every: usize = flag("--print-every", 50)?;
-    let seed: u64 = flag("--seed", 0)?;
+    let mut args = Args::new("usage: cargo run --example logistic_regression -- [flags]");
+    let loss_kind: String = args.value(
+        "--loss KIND",
+        "sigmoid".to_string(),
+        "sigmoid (one logit per example) or softmax (one per class)",
+    );
+    let steps: usize = args.value("--steps N", 200, "training steps");
+    let learning_rate: f64 = args.value("--learning-rate R", 0.5, "gradient descent's step size");
+    let print_every: usize = args.value("--print-every N", 50, "print the loss every N steps");
+    let seed: u64 = args.value("--seed S", 0, "data and graph seed");
+    args.finish()?;
 
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (train_x, train_labels) = blobs(400, &mut rng);

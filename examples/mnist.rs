@@ -35,8 +35,7 @@ fn main() -> ExitCode {
         save: None,
     };
     let result = match Flags::parse("mnist", defaults) {
-        Ok(Some(flags)) => run(&flags),
-        Ok(None) => Ok(()),
+        Ok(flags) => run(&flags),
         Err(message) => Err(message.into()),
     };
     match result {

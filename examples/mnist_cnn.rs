@@ -30,8 +30,7 @@ fn main() -> ExitCode {
         save: None,
     };
     let result = match Flags::parse("mnist_cnn", defaults) {
-        Ok(Some(flags)) => run(&flags),
-        Ok(None) => Ok(()),
+        Ok(flags) => run(&flags),
         Err(message) => Err(message.into()),
     };
     match result {

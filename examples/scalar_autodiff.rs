@@ -7,12 +7,22 @@
 //! Run: `cargo run --example scalar_autodiff` (add `-- --out DIR` to write
 //! the .dot files; render them with `dot -Tsvg`).
 
+#[path = "common/args.rs"]
+mod args;
+
+use args::Args;
 use tensorgraph::gradcheck::compute_gradient_error;
 use tensorgraph::viz::DotOptions;
 use tensorgraph::{feed, gradients, DType, Graph, Session, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let out_dir = std::env::args().skip_while(|a| a != "--out").nth(1);
+    let mut args = Args::new("usage: cargo run --example scalar_autodiff -- [flags]");
+    let out_dir: Option<String> = args.value(
+        "--out DIR",
+        None,
+        "write the forward, gradient and trace graphs there as .dot files",
+    );
+    args.finish()?;
 
     let g = Graph::new();
     let scalar = |name| g.placeholder(DType::Float64, [0usize; 0], name);

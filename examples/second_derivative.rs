@@ -14,24 +14,16 @@
 //! Run: `cargo run --example second_derivative -- [--x 1.3] [--dim 5]
 //! [--samples 40] [--seed 0]`. Exits non-zero when a check fails.
 
+#[path = "common/args.rs"]
+mod args;
+
+use args::Args;
 use ndarray::{Array1, Array2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use tensorgraph::ops::{sigmoid_cross_entropy_with_logits, sin};
 use tensorgraph::{feed, gradients, DType, Graph, Session};
-
-/// The value after `--name` on the command line, or `default`.
-fn flag<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == name) {
-        None => Ok(default),
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| format!("{name} needs a value")),
-    }
-}
 
 /// Fails with a message when `got` and `want` differ by more than `tol`.
 fn check(what: &str, got: f64, want: f64, tol: f64) -> Result<(), String> {
@@ -174,10 +166,16 @@ fn hessian_vector_product(
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let x0: f64 = flag("--x", 1.3)?;
-    let dim: usize = flag("--dim", 5)?;
-    let samples: usize = flag("--samples", 40)?;
-    let seed: u64 = flag("--seed", 0)?;
+    let mut args = Args::new("usage: cargo run --example second_derivative -- [flags]");
+    let x0: f64 = args.value("--x X", 1.3, "where part 1 differentiates x^2 sin(x)");
+    let dim: usize = args.value("--dim N", 5, "features of part 2's logistic regression");
+    let samples: usize = args.value(
+        "--samples N",
+        40,
+        "examples of part 2's logistic regression",
+    );
+    let seed: u64 = args.value("--seed S", 0, "seed of part 2's data and vector");
+    args.finish()?;
     scalar_derivatives(x0)?;
     hessian_vector_product(dim, samples, seed)?;
     println!("all second-derivative checks passed");

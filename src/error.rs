@@ -1,7 +1,11 @@
 //! The crate's error type. Everything that depends on data at run time
-//! (feeds, variable state, files) is reported here, never by a panic.
-//! Each variant that concerns a node carries a [`NodeInfo`]: its name, op
-//! kind and the line of user code that built it.
+//! (feeds, variable state, files) is reported here, never by a panic; so
+//! are construction mistakes when a graph is built fallibly
+//! ([`Graph::try_add_node`](crate::Graph::try_add_node),
+//! [`Graph::try_build`](crate::Graph::try_build)). Each variant that
+//! concerns a node carries a [`NodeInfo`]: its name, op kind and the line
+//! of user code that built it; the others name the tensor, value or graph
+//! they concern.
 
 use crate::dtype::DType;
 use crate::op::OpKind;
@@ -63,10 +67,49 @@ fn list_missing(m: &[MissingFeed]) -> String {
     m.iter().map(|x| format!("\n{x}")).collect()
 }
 
-/// Everything that can go wrong at run time.
+/// Everything that can go wrong at run time, and construction mistakes
+/// caught by the fallible builders.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A node could not be built: its op rejected its inputs' static
+    /// dtypes or shapes, or an input belongs to another graph. The message
+    /// is the one the panicking builders panic with:
+    /// ``MatMul `MatMul` at examples/mnist.rs:31: inner dimensions differ (3 vs 4) in matmul of [?, 3] and [4, 2] (inputs: `a` float32[?, 3], `b` float32[4, 2])``.
+    #[error(
+        "{} `{}` at {}:{}: {message} (inputs: {inputs})",
+        node.op.name,
+        node.name,
+        node.site.file(),
+        node.site.line()
+    )]
+    Build {
+        /// The node as it would have been: the name it would have had, its
+        /// op kind and the user's line that tried to build it.
+        node: NodeInfo,
+        /// Each input's name and static spec (`` `a` float32[?, 3] ``), or
+        /// `none`.
+        inputs: String,
+        /// What the op (or the graph) objected to.
+        message: String,
+    },
+
+    /// A node was to be added while a session on the graph is alive.
+    #[error(
+        "cannot add a {} node at {}:{}: the graph is frozen while a Session uses it; \
+         build every op (gradients, optimizers, initializers) before Session::new, \
+         as building ops inside a training loop would grow the graph at every step",
+        op.name,
+        site.file(),
+        site.line()
+    )]
+    GraphFrozen {
+        /// The kind of the node.
+        op: &'static OpKind,
+        /// The user's line that tried to build it.
+        site: &'static Location<'static>,
+    },
+
     /// Placeholders the fetches need were not fed (all of them are listed).
     #[error("you must feed a value for {} placeholder(s):{}", .0.len(), list_missing(.0))]
     UnfedPlaceholders(Vec<MissingFeed>),
@@ -133,32 +176,53 @@ pub enum Error {
         what: &'static str,
     },
 
-    /// A fetched value had a different dtype from the one asked for.
-    #[error("fetched a {got} tensor as {expected}")]
+    /// A value had a different dtype from the one asked for.
+    #[error("{what} has dtype {got}, not {expected}")]
     FetchType {
+        /// What was read: `` fetch `loss` (Mean, built at src/main.rs:9) ``
+        /// from [`Session::run_scalar`](crate::Session::run_scalar) and
+        /// [`Session::run_array`](crate::Session::run_array), `the value of
+        /// shape [2, 3]` from the [`Value`](crate::Value) methods, which do
+        /// not know which tensor they were fetched for.
+        what: String,
         /// The dtype asked for.
         expected: DType,
         /// The dtype of the value.
         got: DType,
     },
 
-    /// A fetched value had a different shape from the one asked for.
-    #[error("fetched a value of shape {got}, expected {expected}")]
+    /// A value had a different shape from the one asked for.
+    #[error("{what} has shape {got}, expected {expected}")]
     FetchShape {
+        /// What was read, as in [`Error::FetchType`]
+        /// (`the float32 value` from the [`Value`](crate::Value) methods).
+        what: String,
         /// What was asked for.
         expected: String,
         /// The value's shape.
         got: String,
     },
 
-    /// A fetch or feed refers to a tensor of another graph.
-    #[error("{what} belongs to another graph than this session's")]
+    /// A fetch, feed or variable given to a session is a tensor (or
+    /// operation) of another graph.
+    #[error(
+        "{what} `{name}` belongs to graph {graph}, not to this session's graph {session_graph}"
+    )]
     ForeignTensor {
-        /// Which argument.
+        /// Which argument: `fetch 0`, `feed 1`, `variable`.
         what: String,
+        /// The tensor's (or operation's) name in its own graph.
+        name: String,
+        /// Its graph's number (graphs are numbered from 0 in the order
+        /// they are created in the process).
+        graph: u32,
+        /// The number of the session's graph.
+        session_graph: u32,
     },
 
-    /// Any other invalid argument given at run time.
+    /// Any other invalid argument given at run time, or, inside
+    /// [`Graph::try_build`](crate::Graph::try_build), to an op function
+    /// that checks a fixed argument itself (dropout's keep probability).
     #[error("{0}")]
     InvalidArgument(String),
 
@@ -180,4 +244,25 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+}
+
+impl Error {
+    /// This error with the `what` of an [`Error::FetchType`] or
+    /// [`Error::FetchShape`] replaced by `what()`: how a caller that knows
+    /// which fetch a value came from names it. Other errors are unchanged.
+    pub(crate) fn concerning(self, what: impl FnOnce() -> String) -> Error {
+        match self {
+            Error::FetchType { expected, got, .. } => Error::FetchType {
+                what: what(),
+                expected,
+                got,
+            },
+            Error::FetchShape { expected, got, .. } => Error::FetchShape {
+                what: what(),
+                expected,
+                got,
+            },
+            other => other,
+        }
+    }
 }

@@ -19,7 +19,7 @@ pub use crate::ops::{
     dropout, dropout_rate, dropout_rate_with, dropout_with, elu, embedding_lookup, l2_loss,
     leaky_relu, log_softmax, max_pool, moments, relu, relu6, sigmoid,
     sigmoid_cross_entropy_with_logits, softmax, softmax_cross_entropy_with_logits, softplus,
-    sparse_softmax_cross_entropy_with_logits, tanh, DropoutOptions, Padding, Probability,
+    sparse_softmax_cross_entropy_with_logits, tanh, DropoutOptions, Padding,
 };
 
 /// `tf.nn.softmax_cross_entropy_with_logits_v2`: the same op as

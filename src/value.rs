@@ -85,10 +85,6 @@ impl Value {
 
     /// The array, converted to `T` when the dtype differs (like `tf.cast`;
     /// floats convert to ints by truncation toward zero, bools to 0/1).
-    ///
-    /// # Errors
-    /// Never for numeric types; [`crate::Error::FetchType`] is used by
-    /// [`Value::into_array`] only.
     pub fn to_array<T: Element>(&self) -> ArrayD<T> {
         match T::from_value(self) {
             Some(a) => a.clone(),
@@ -97,22 +93,37 @@ impl Value {
     }
 
     /// Takes the array out, failing when the dtype is not `T`'s.
+    ///
+    /// # Errors
+    /// [`crate::Error::FetchType`] (`the value of shape [2, 3] has dtype
+    /// float32, not int64`); [`crate::Session::run_array`] also names the
+    /// fetch.
     pub fn into_array<T: Element>(self) -> crate::Result<ArrayD<T>> {
-        let got = self.dtype();
-        T::into_array(self).ok_or(crate::Error::FetchType {
-            expected: T::DTYPE,
-            got,
-        })
+        if self.dtype() != T::DTYPE {
+            return Err(crate::Error::FetchType {
+                what: format!("the value of shape {}", fmt_dims(self.shape())),
+                expected: T::DTYPE,
+                got: self.dtype(),
+            });
+        }
+        Ok(T::into_array(self).expect("the dtype is T's"))
     }
 
     /// The single element of a scalar (or one-element) value, as `T`.
+    ///
+    /// # Errors
+    /// [`crate::Error::FetchType`] when the dtype is not `T`'s,
+    /// [`crate::Error::FetchShape`] when there is not exactly one element;
+    /// [`crate::Session::run_scalar`] also names the fetch.
     pub fn scalar<T: Element>(&self) -> crate::Result<T> {
-        let a = T::from_value(self).ok_or(crate::Error::FetchType {
+        let a = T::from_value(self).ok_or_else(|| crate::Error::FetchType {
+            what: format!("the value of shape {}", fmt_dims(self.shape())),
             expected: T::DTYPE,
             got: self.dtype(),
         })?;
         if a.len() != 1 {
             return Err(crate::Error::FetchShape {
+                what: format!("the {} value", self.dtype()),
                 expected: "a scalar".into(),
                 got: fmt_dims(a.shape()),
             });

@@ -1,8 +1,12 @@
 //! What the two MNIST examples share beyond the TF scripts they port: the
-//! command-line flags, the progress bar, evaluation of a whole split in
-//! bounded pieces, and the `--plot` curves. Kept out of `mnist.rs` so that
-//! file reads like the TF1 script.
+//! command-line flags (read with [`args`], the parser every example
+//! uses), the progress bar, evaluation of a whole split in bounded pieces,
+//! and the `--plot` curves. Kept out of `mnist.rs` so that file reads like
+//! the TF1 script.
 
+mod args;
+
+use args::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -30,39 +34,43 @@ pub struct Flags {
 }
 
 impl Flags {
-    /// Parses `std::env::args()`. `Ok(None)` means `--help` was printed.
-    pub fn parse(example: &str, defaults: Flags) -> Result<Option<Flags>, String> {
-        let mut f = defaults;
-        let mut epochs = None;
-        let mut args = std::env::args().skip(1);
-        while let Some(flag) = args.next() {
-            if flag == "--help" || flag == "-h" {
-                println!("{}", usage(example, &f));
-                return Ok(None);
-            }
-            let (name, inline) = match flag.split_once('=') {
-                Some((n, v)) => (n.to_string(), Some(v.to_string())),
-                None => (flag.clone(), None),
-            };
-            let mut value = || {
-                inline
-                    .clone()
-                    .or_else(|| args.next())
-                    .ok_or_else(|| format!("{name} needs a value"))
-            };
-            match name.as_str() {
-                "--steps" => f.steps = number(&name, &value()?)?,
-                "--epochs" => epochs = Some(number::<usize>(&name, &value()?)?),
-                "--batch-size" => f.batch_size = number(&name, &value()?)?,
-                "--keep-prob" => f.keep_prob = number(&name, &value()?)?,
-                "--learning-rate" => f.learning_rate = number(&name, &value()?)?,
-                "--seed" => f.seed = number(&name, &value()?)?,
-                "--data-dir" => f.data_dir = PathBuf::from(value()?),
-                "--plot" => f.plot = Some(PathBuf::from(value()?)),
-                "--save" => f.save = Some(PathBuf::from(value()?)),
-                _ => return Err(format!("unknown flag `{flag}`\n\n{}", usage(example, &f))),
-            }
-        }
+    /// Parses `std::env::args()`; with `--help`, prints the flags (with
+    /// the example's defaults) and exits.
+    pub fn parse(example: &str, d: Flags) -> Result<Flags, String> {
+        let mut args = Args::new(&format!(
+            "usage: cargo run --release --example {example} -- [flags]"
+        ));
+        let mut f = d;
+        f.steps = args.value("--steps N", f.steps, "training steps");
+        let epochs: Option<usize> = args.value(
+            "--epochs N",
+            None,
+            &format!("train N epochs of {TRAIN_EXAMPLES} examples instead (overrides --steps)"),
+        );
+        f.batch_size = args.value("--batch-size N", f.batch_size, "examples per step");
+        f.keep_prob = args.value(
+            "--keep-prob P",
+            f.keep_prob,
+            "dropout keep probability while training",
+        );
+        f.learning_rate = args.value("--learning-rate R", f.learning_rate, "Adam's learning rate");
+        f.seed = args.value("--seed S", f.seed, "graph seed and data shuffling seed");
+        f.data_dir = args.value(
+            "--data-dir DIR",
+            f.data_dir,
+            "MNIST directory, downloaded if empty (default $MNIST_DIR or data/mnist: now {default})",
+        );
+        f.plot = args.value(
+            "--plot FILE",
+            f.plot,
+            "write loss and accuracy curves, .png or .svg",
+        );
+        f.save = args.value(
+            "--save PREFIX",
+            f.save,
+            "write a checkpoint of the trained variables to PREFIX-STEPS.npz",
+        );
+        args.finish()?;
         if !(1..=TRAIN_EXAMPLES).contains(&f.batch_size) {
             return Err(format!(
                 "--batch-size must be between 1 and {TRAIN_EXAMPLES}, got {}",
@@ -88,34 +96,8 @@ impl Flags {
             plot_format(path)?;
             register_system_font()?;
         }
-        Ok(Some(f))
+        Ok(f)
     }
-}
-
-fn number<T: std::str::FromStr>(flag: &str, text: &str) -> Result<T, String> {
-    text.parse()
-        .map_err(|_| format!("{flag} expects a number, got `{text}`"))
-}
-
-fn usage(example: &str, d: &Flags) -> String {
-    format!(
-        "usage: cargo run --release --example {example} -- [flags]\n\
-         \n  --steps N            training steps (default {})\
-         \n  --epochs N           train N epochs of {TRAIN_EXAMPLES} examples instead (overrides --steps)\
-         \n  --batch-size N       examples per step (default {})\
-         \n  --keep-prob P        dropout keep probability while training (default {})\
-         \n  --learning-rate R    Adam's learning rate (default {})\
-         \n  --seed S             graph seed and data shuffling seed (default {})\
-         \n  --data-dir DIR       MNIST directory, downloaded if empty (default $MNIST_DIR or data/mnist: now {})\
-         \n  --plot FILE          write loss and accuracy curves, .png or .svg\
-         \n  --save PREFIX        write a checkpoint of the trained variables to PREFIX-STEPS.npz",
-        d.steps,
-        d.batch_size,
-        d.keep_prob,
-        d.learning_rate,
-        d.seed,
-        d.data_dir.display()
-    )
 }
 
 /// The tensors a training loop and an evaluation feed and fetch.

@@ -3,9 +3,12 @@
 //! `DiGraph`. Node indices are a topological order: a node's inputs always
 //! exist before it, so creation order is a valid execution order.
 
+mod build;
 mod names;
 mod registry;
 mod tensor;
+
+pub(crate) use build::raise;
 
 pub use names::ScopeGuard;
 pub use tensor::{Operation, Tensor};
@@ -223,114 +226,9 @@ impl Graph {
         f(&self.read().nodes[node])
     }
 
-    /// Adds a node running `op` on `inputs`, checking shapes and dtypes
-    /// now. This is how every op constructor builds its node.
-    ///
-    /// # Panics
-    /// When an input belongs to another graph, when the op rejects its
-    /// inputs' static dtypes or shapes (the message names the op, the node,
-    /// the shapes and the caller's line), or while a [`crate::Session`] on
-    /// this graph is alive (the graph is frozen then).
-    #[track_caller]
-    pub fn add_node(&self, op: impl Op, inputs: &[Tensor], name: Option<&str>) -> Operation {
-        self.add_node_arc(Arc::new(op), inputs, name)
-    }
-
-    #[track_caller]
-    pub(crate) fn add_node_arc(
-        &self,
-        op: Arc<dyn Op>,
-        inputs: &[Tensor],
-        name: Option<&str>,
-    ) -> Operation {
-        let caller = Location::caller();
-        if self.shared.sessions.load(Ordering::SeqCst) > 0 {
-            panic!(
-                "cannot add a {} node at {}:{}: the graph is frozen while a Session uses it; \
-                 build every op (gradients, optimizers, initializers) before Session::new, \
-                 as building ops inside a training loop would grow the graph at every step",
-                op.kind().name,
-                caller.file(),
-                caller.line()
-            );
-        }
-        let mut st = self.write();
-        let site = st.site_override.unwrap_or(caller);
-        let base = name.unwrap_or(op.kind().name);
-        let name = st.unique_name(base);
-        let mut specs = Vec::with_capacity(inputs.len());
-        for (i, t) in inputs.iter().enumerate() {
-            if t.graph_id() != self.id() {
-                panic!(
-                    "{} `{name}` at {}:{}: input {i} belongs to another graph",
-                    op.kind().name,
-                    site.file(),
-                    site.line()
-                );
-            }
-            specs.push(st.nodes[t.node()].outputs[t.index()].clone());
-        }
-        let outputs = match op.infer(&specs) {
-            Ok(o) => o,
-            Err(msg) => {
-                let shapes: Vec<String> = inputs
-                    .iter()
-                    .zip(&specs)
-                    .map(|(t, s)| format!("`{}` {s}", st.tensor_name(*t)))
-                    .collect();
-                panic!(
-                    "{} `{name}` at {}:{}: {msg} (inputs: {})",
-                    op.kind().name,
-                    site.file(),
-                    site.line(),
-                    if shapes.is_empty() {
-                        "none".into()
-                    } else {
-                        shapes.join(", ")
-                    }
-                );
-            }
-        };
-        let control_inputs = st.control_scopes.iter().flatten().copied().collect();
-        let idx = st.nodes.add_node(Node {
-            op,
-            inputs: inputs.to_vec(),
-            control_inputs,
-            name: name.clone(),
-            outputs,
-            site,
-        });
-        for (slot, t) in inputs.iter().enumerate() {
-            st.nodes.add_edge(t.node(), idx, slot);
-        }
-        st.names.insert(name, idx);
-        if st.nodes[idx].op.randomness() != crate::op::Randomness::None {
-            st.random_nodes.push(idx);
-        }
-        Operation::new(self.id(), idx)
-    }
-
-    /// Adds a node with one output and returns that output.
-    #[track_caller]
-    pub fn add_op(&self, op: impl Op, inputs: &[Tensor]) -> Tensor {
-        self.add_node(op, inputs, None).output(0)
-    }
-
     /// The spec of a tensor.
     pub fn spec(&self, t: Tensor) -> TensorSpec {
         self.read().nodes[t.node()].outputs[t.index()].clone()
-    }
-
-    /// Runs `f` with every node built inside attributed to `site`.
-    pub(crate) fn with_site<R>(
-        &self,
-        site: &'static Location<'static>,
-        f: impl FnOnce() -> R,
-    ) -> R {
-        let prev = self.write().site_override.replace(site);
-        let r = f();
-        self.write().site_override = prev;
-        r
     }
 
     /// Makes the nodes built while the guard lives depend on `deps`

@@ -1,29 +1,60 @@
-//! Unique node names and name scopes (`layer1/MatMul`, `MatMul_1`).
+//! Unique node names and name scopes (`layer1/MatMul`, `MatMul_1`). A
+//! name is worked out first and taken only once its node is added.
 
 use super::{Graph, GraphState};
 
+/// A unique name worked out but not yet taken: taking it
+/// ([`GraphState::claim`]) is what advances the name's counter, so a node
+/// that fails its checks uses up no name.
+#[derive(Debug)]
+pub(crate) struct NextName {
+    /// The unique name.
+    pub name: String,
+    /// The scoped base it was made from (`layer1/MatMul`).
+    full: String,
+    /// The base's counter once the name is taken.
+    next_count: usize,
+}
+
 impl GraphState {
     /// The current scope prefix joined with `base`, made unique the way TF
-    /// does it: `add`, `add_1`, `add_2`, ...
-    pub(crate) fn unique_name(&mut self, base: &str) -> String {
+    /// does it: `add`, `add_1`, `add_2`, ...; nothing is recorded until
+    /// [`GraphState::claim`].
+    pub(crate) fn next_name(&self, base: &str) -> NextName {
         let full = if self.scopes.is_empty() {
             base.to_string()
         } else {
             format!("{}/{base}", self.scopes.join("/"))
         };
-        let count = self.name_counts.entry(full.clone()).or_insert(0);
-        let mut name = if *count == 0 {
+        let mut count = self.name_counts.get(&full).copied().unwrap_or(0);
+        let mut name = if count == 0 {
             full.clone()
         } else {
             format!("{full}_{count}")
         };
-        *count += 1;
+        count += 1;
         while self.names.contains_key(&name) {
-            let c = self.name_counts.entry(full.clone()).or_insert(0);
-            name = format!("{full}_{c}");
-            *c += 1;
+            name = format!("{full}_{count}");
+            count += 1;
         }
-        name
+        NextName {
+            name,
+            full,
+            next_count: count,
+        }
+    }
+
+    /// Takes a name worked out by [`GraphState::next_name`] (with no
+    /// other name taken in between).
+    pub(crate) fn claim(&mut self, next: NextName) -> String {
+        self.name_counts.insert(next.full, next.next_count);
+        next.name
+    }
+
+    /// [`GraphState::next_name`], taken.
+    fn unique_name(&mut self, base: &str) -> String {
+        let next = self.next_name(base);
+        self.claim(next)
     }
 }
 

@@ -7,10 +7,11 @@
 //! advance), and the mask is only written if a gradient reads it.
 
 use super::element::float_dispatch;
-use super::{scalar_like, Const};
+use super::Scalar;
 use crate::dtype::Dims;
 use crate::dtype::Shape;
-use crate::graph::{Tensor, TensorSpec};
+use crate::error::Error;
+use crate::graph::{raise, Tensor, TensorSpec};
 use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind, Randomness};
 use crate::ops::Float;
 use crate::value::array_mut;
@@ -20,35 +21,6 @@ use rand::RngCore;
 
 op_kinds! {
     DROPOUT = differentiable("Dropout", "dropout");
-}
-
-/// A probability given to [`dropout`] or [`dropout_rate`]: a number fixed
-/// in the graph, or a scalar float tensor (typically a placeholder fed 0.5
-/// when training and 1.0 when evaluating).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Probability {
-    /// A constant.
-    Const(f64),
-    /// A scalar float tensor, read at each run.
-    Tensor(Tensor),
-}
-
-impl From<f64> for Probability {
-    fn from(p: f64) -> Probability {
-        Probability::Const(p)
-    }
-}
-
-impl From<f32> for Probability {
-    fn from(p: f32) -> Probability {
-        Probability::Const(p as f64)
-    }
-}
-
-impl From<Tensor> for Probability {
-    fn from(t: Tensor) -> Probability {
-        Probability::Tensor(t)
-    }
 }
 
 /// Options of [`dropout_with`] / [`dropout_rate_with`].
@@ -270,38 +242,22 @@ impl Op for Dropout {
 
 /// `y = x * mask` for a keep probability or rate `p`.
 #[track_caller]
-fn dropout_impl(x: Tensor, p: Probability, rate: bool, opts: DropoutOptions) -> Tensor {
+fn dropout_impl(x: Tensor, p: Scalar, rate: bool, opts: DropoutOptions) -> Tensor {
     let g = x.graph();
-    let p = match p {
-        Probability::Const(v) => {
-            let keep = check_probability(v, rate).unwrap_or_else(|e| panic!("{e}"));
-            if keep == 1.0 {
-                return x;
-            }
-            scalar_like(v, x)
+    if let Some(v) = p.known_value() {
+        let keep = match check_probability(v, rate) {
+            Ok(keep) => keep,
+            Err(e) => raise(Error::InvalidArgument(match p {
+                Scalar::Number(_) => e,
+                Scalar::Tensor(t) => format!("{e} (the constant `{}`)", t.name()),
+            })),
+        };
+        // A plain 1 builds nothing; a constant tensor 1 is still read.
+        if keep == 1.0 && matches!(p, Scalar::Number(_)) {
+            return x;
         }
-        Probability::Tensor(t) => {
-            let constant = g.with_node(t.node(), |n| {
-                n.op.as_any()
-                    .downcast_ref::<Const>()
-                    .filter(|c| c.value.len() == 1 && c.value.dtype().is_float())
-                    .map(|c| {
-                        c.value
-                            .to_array::<f64>()
-                            .iter()
-                            .copied()
-                            .next()
-                            .unwrap_or(f64::NAN)
-                    })
-            });
-            if let Some(v) = constant {
-                if let Err(e) = check_probability(v, rate) {
-                    panic!("{e} (the constant `{}`)", t.name());
-                }
-            }
-            t
-        }
-    };
+    }
+    let p = p.tensor_like(x);
     let _s = g.name_scope("dropout");
     let op = Dropout {
         rate,
@@ -338,10 +294,12 @@ fn dropout_impl(x: Tensor, p: Probability, rate: bool, opts: DropoutOptions) -> 
 /// ```
 ///
 /// # Panics
-/// When `keep_prob` is a number (or constant) outside `(0, 1]`. A fed
-/// value outside it makes the run fail with an error naming the node.
+/// When `keep_prob` is a number (or constant) outside `(0, 1]` (inside
+/// [`Graph::try_build`](crate::Graph::try_build), that returns it as
+/// [`Error::InvalidArgument`]). A fed value outside it makes the run fail
+/// with an error naming the node.
 #[track_caller]
-pub fn dropout(x: Tensor, keep_prob: impl Into<Probability>) -> Tensor {
+pub fn dropout(x: Tensor, keep_prob: impl Into<Scalar>) -> Tensor {
     dropout_impl(x, keep_prob.into(), false, DropoutOptions::default())
 }
 
@@ -350,7 +308,7 @@ pub fn dropout(x: Tensor, keep_prob: impl Into<Probability>) -> Tensor {
 /// # Panics
 /// As [`dropout`], and when the noise shape does not fit `x`.
 #[track_caller]
-pub fn dropout_with(x: Tensor, keep_prob: impl Into<Probability>, opts: DropoutOptions) -> Tensor {
+pub fn dropout_with(x: Tensor, keep_prob: impl Into<Scalar>, opts: DropoutOptions) -> Tensor {
     dropout_impl(x, keep_prob.into(), false, opts)
 }
 
@@ -368,9 +326,10 @@ pub fn dropout_with(x: Tensor, keep_prob: impl Into<Probability>, opts: DropoutO
 /// ```
 ///
 /// # Panics
-/// When `rate` is a number (or constant) outside `[0, 1)`.
+/// When `rate` is a number (or constant) outside `[0, 1)` (inside
+/// [`Graph::try_build`](crate::Graph::try_build), an `Err`).
 #[track_caller]
-pub fn dropout_rate(x: Tensor, rate: impl Into<Probability>) -> Tensor {
+pub fn dropout_rate(x: Tensor, rate: impl Into<Scalar>) -> Tensor {
     dropout_impl(x, rate.into(), true, DropoutOptions::default())
 }
 
@@ -379,6 +338,6 @@ pub fn dropout_rate(x: Tensor, rate: impl Into<Probability>) -> Tensor {
 /// # Panics
 /// As [`dropout_rate`], and when the noise shape does not fit `x`.
 #[track_caller]
-pub fn dropout_rate_with(x: Tensor, rate: impl Into<Probability>, opts: DropoutOptions) -> Tensor {
+pub fn dropout_rate_with(x: Tensor, rate: impl Into<Scalar>, opts: DropoutOptions) -> Tensor {
     dropout_impl(x, rate.into(), true, opts)
 }

@@ -7,7 +7,7 @@
 use super::broadcast::unbroadcast_against;
 use super::element::numeric_dispatch;
 use super::element::{zip_broadcast, Numeric};
-use super::{greater, greater_equal, less_equal, log, ones_like, scalar_like, where_, zeros_like};
+use super::{greater, greater_equal, less_equal, log, ones_like, where_, zeros_like, Scalar};
 use crate::dtype::DType;
 use crate::graph::{Tensor, TensorSpec};
 use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
@@ -224,25 +224,6 @@ pub fn minimum(x: Tensor, y: Tensor) -> Tensor {
     x.graph().add_op(Minimum, &[x, y])
 }
 
-/// A clip bound of [`clip_by_value`]: a tensor, or a number taken as a
-/// scalar of the clipped tensor's dtype.
-pub trait ClipBound {
-    /// The bound as a tensor in `t`'s graph, of `t`'s dtype.
-    fn into_bound(self, t: Tensor) -> Tensor;
-}
-
-impl ClipBound for Tensor {
-    fn into_bound(self, _: Tensor) -> Tensor {
-        self
-    }
-}
-
-impl ClipBound for f64 {
-    fn into_bound(self, t: Tensor) -> Tensor {
-        scalar_like(self, t)
-    }
-}
-
 /// `tf.clip_by_value(t, clip_value_min, clip_value_max)`: `t` clipped to
 /// `[min, max]` elementwise; the bounds are tensors that broadcast to `t`
 /// or plain numbers. Built as TF builds it, `maximum(minimum(t, max), min)`,
@@ -261,10 +242,11 @@ impl ClipBound for f64 {
 #[track_caller]
 pub fn clip_by_value(
     t: Tensor,
-    clip_value_min: impl ClipBound,
-    clip_value_max: impl ClipBound,
+    clip_value_min: impl Into<Scalar>,
+    clip_value_max: impl Into<Scalar>,
 ) -> Tensor {
-    let (lo, hi) = (clip_value_min.into_bound(t), clip_value_max.into_bound(t));
+    let lo = clip_value_min.into().tensor_like(t);
+    let hi = clip_value_max.into().tensor_like(t);
     maximum(minimum(t, hi), lo)
 }
 

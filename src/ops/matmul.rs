@@ -161,6 +161,8 @@ pub(super) fn matmul2<T: Element + LinalgScalar + PartialOrd + num_traits::Zero>
     Ok(())
 }
 
+/// The product of stacks of matrices (at least one input of rank > 2;
+/// `MatMul::compute` gives two matrices to [`matmul2`]).
 fn matmul_kernel<T: Element + LinalgScalar + PartialOrd>(
     a: &ArrayD<T>,
     b: &ArrayD<T>,
@@ -174,22 +176,6 @@ fn matmul_kernel<T: Element + LinalgScalar + PartialOrd>(
             a.shape(),
             b.shape()
         ));
-    }
-    if ra == 2 && rb == 2 {
-        let a = flip(
-            a.view()
-                .into_dimensionality::<Ix2>()
-                .map_err(|e| e.to_string())?,
-            ta,
-        );
-        let b = flip(
-            b.view()
-                .into_dimensionality::<Ix2>()
-                .map_err(|e| e.to_string())?,
-            tb,
-        );
-        check_inner(&a, &b)?;
-        return Ok(a.dot(&b).into_dyn());
     }
     // Broadcast the batch axes, flatten them to one and multiply per batch.
     let batch = broadcast_shapes(&a.shape()[..ra - 2], &b.shape()[..rb - 2])?;

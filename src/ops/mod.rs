@@ -25,6 +25,7 @@ mod operators;
 mod pool;
 mod random;
 mod reduce;
+mod scalar;
 pub(crate) mod scratch;
 mod slicing;
 mod state;
@@ -50,6 +51,7 @@ pub use pool::*;
 pub(crate) use pool::{fused_max_pool_relu_grad, max_pool_attrs};
 pub use random::*;
 pub use reduce::*;
+pub use scalar::Scalar;
 pub use slicing::*;
 pub use state::*;
 

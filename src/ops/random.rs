@@ -1,9 +1,11 @@
-//! Random tensors and the initializers built on them. Each random node
-//! draws from its own stream, owned by the session: seeded by the graph
-//! seed and the op seed, or the node's *name* when the op has no seed
-//! (TF1 uses the creation index, so adding an unrelated op changed every
-//! later stream; naming makes streams stable under unrelated edits).
+//! Initializers: random tensors, and the constants `zeros`, `ones` and
+//! `fill`. Each random node draws from its own stream, owned by the
+//! session: seeded by the graph seed and the op seed, or the node's *name*
+//! when the op has no seed (TF1 uses the creation index, so adding an
+//! unrelated op changed every later stream; naming makes streams stable
+//! under unrelated edits).
 
+use super::Const;
 use crate::dtype::DType;
 use crate::graph::{Graph, Tensor, TensorSpec};
 use crate::op::{op_kinds, ComputeCtx, KernelError, Op, OpKind, Randomness};
@@ -16,7 +18,6 @@ op_kinds! {
     RANDOM_NORMAL = not_differentiable("RandomStandardNormal", "random_normal");
     TRUNCATED_NORMAL = not_differentiable("TruncatedNormal", "truncated_normal");
     RANDOM_UNIFORM = not_differentiable("RandomUniform", "random_uniform");
-    FILL = not_differentiable("Fill", "fill");
 }
 
 /// TF1's default graph seed, used when only an op seed is given.
@@ -132,31 +133,6 @@ impl Op for Random {
     }
 }
 
-/// A constant filled with one value (`tf.zeros`, `tf.ones`, `tf.fill`).
-#[derive(Debug)]
-struct FillOp {
-    value: Value,
-}
-
-impl Op for FillOp {
-    fn kind(&self) -> &'static OpKind {
-        &FILL
-    }
-    fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        Ok(vec![TensorSpec::new(
-            self.value.dtype(),
-            self.value.shape(),
-        )])
-    }
-    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
-        k.set(0, self.value.clone());
-        Ok(())
-    }
-    fn attrs(&self) -> String {
-        crate::with_array!(&self.value, a => a.iter().next().map(|v| format!("value={v:?}")).unwrap_or_default())
-    }
-}
-
 impl Graph {
     #[track_caller]
     fn random(&self, shape: &[usize], dist: RandomDistribution, opts: RandomOptions) -> Tensor {
@@ -261,23 +237,30 @@ impl Graph {
         self.random_uniform(s, -limit, limit)
     }
 
-    /// `tf.fill(shape, value)` / `tf.constant(value, shape=shape)`.
+    /// `tf.fill(shape, value)` / `tf.constant(value, shape=shape)`: a
+    /// constant, named `Fill` as TF names it.
     #[track_caller]
     pub fn fill(&self, shape: impl AsRef<[usize]>, value: f64, dtype: DType) -> Tensor {
-        let v = Value::F64(ArrayD::from_elem(IxDyn(shape.as_ref()), value)).cast(dtype);
-        self.add_op(FillOp { value: v }, &[])
+        self.filled(shape.as_ref(), value, dtype, "Fill")
     }
 
-    /// `tf.zeros(shape, dtype)`.
+    /// `tf.zeros(shape, dtype)`: a constant, named `zeros` as in TF.
     #[track_caller]
     pub fn zeros(&self, shape: impl AsRef<[usize]>, dtype: DType) -> Tensor {
-        self.fill(shape, 0.0, dtype)
+        self.filled(shape.as_ref(), 0.0, dtype, "zeros")
     }
 
-    /// `tf.ones(shape, dtype)`.
+    /// `tf.ones(shape, dtype)`: a constant, named `ones` as in TF.
     #[track_caller]
     pub fn ones(&self, shape: impl AsRef<[usize]>, dtype: DType) -> Tensor {
-        self.fill(shape, 1.0, dtype)
+        self.filled(shape.as_ref(), 1.0, dtype, "ones")
+    }
+
+    /// A constant of `shape` holding `value` everywhere.
+    #[track_caller]
+    fn filled(&self, shape: &[usize], value: f64, dtype: DType, name: &str) -> Tensor {
+        let value = Value::F64(ArrayD::from_elem(IxDyn(shape), value)).cast(dtype);
+        self.add_node(Const { value }, &[], Some(name)).output(0)
     }
 }
 

@@ -42,9 +42,9 @@ impl Default for SessionOptions {
 }
 
 use crate::error::{Error, NodeInfo, Result};
-use crate::graph::Graph;
+use crate::graph::{Graph, Tensor};
 use crate::op::{ComputeCtx, KernelError, Randomness};
-use crate::value::Value;
+use crate::value::{Element, Value};
 use plan::{Plan, Src};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -199,6 +199,58 @@ impl<'g> Session<'g> {
         let pi = self.plan_for(&targets, feeds, true)?;
         let values = self.execute(pi, feeds)?;
         Ok(fetches.extract(&mut values.into_iter()))
+    }
+
+    /// Runs `fetch` (as [`Session::run`]) and returns its single element
+    /// as `T`.
+    ///
+    /// # Errors
+    /// As [`Session::run`]; [`Error::FetchType`] when the tensor's dtype is
+    /// not `T`'s and [`Error::FetchShape`] when it has more than one
+    /// element, both naming the fetch:
+    ///
+    /// ```
+    /// use tensorgraph::{feed, DType, Graph, Session};
+    /// let g = Graph::new();
+    /// let x = g.placeholder(DType::Float32, [2usize], "x");
+    /// let loss = (x * x).reduce_sum(None, false);
+    /// let mut s = Session::new(&g);
+    /// let f = feed! { x => vec![1.0f32, 2.0] };
+    /// assert_eq!(s.run_scalar::<f32>(loss, &f).unwrap(), 5.0);
+    /// let err = s.run_scalar::<f64>(loss, &f).unwrap_err().to_string();
+    /// assert!(err.starts_with("fetch `Sum` (Sum, built at "), "{err}");
+    /// assert!(err.ends_with(") has dtype float32, not float64"), "{err}");
+    /// ```
+    pub fn run_scalar<T: Element>(&mut self, fetch: Tensor, feeds: &Feeds<'_>) -> Result<T> {
+        let v = self.run(fetch, feeds)?;
+        v.scalar::<T>()
+            .map_err(|e| e.concerning(|| self.fetch_name(fetch)))
+    }
+
+    /// Runs `fetch` (as [`Session::run`]) and returns its array of `T`.
+    ///
+    /// # Errors
+    /// As [`Session::run`]; [`Error::FetchType`] naming the fetch when the
+    /// tensor's dtype is not `T`'s.
+    pub fn run_array<T: Element>(
+        &mut self,
+        fetch: Tensor,
+        feeds: &Feeds<'_>,
+    ) -> Result<ndarray::ArrayD<T>> {
+        let v = self.run(fetch, feeds)?;
+        v.into_array::<T>()
+            .map_err(|e| e.concerning(|| self.fetch_name(fetch)))
+    }
+
+    /// `` fetch `loss` (Mean, built at src/main.rs:9) ``, for errors.
+    fn fetch_name(&self, t: Tensor) -> String {
+        let st = self.graph.read();
+        let n = &st.nodes[t.node()];
+        let info = crate::NodeInfo {
+            name: st.tensor_name(t),
+            ..n.info()
+        };
+        format!("fetch {info}")
     }
 
     /// The index of the plan for this signature, compiling it the first time.
@@ -515,6 +567,21 @@ fn describe(inputs: &[&Value]) -> String {
         .map(|v| format!("{}{}", v.dtype(), crate::dtype::fmt_dims(v.shape())))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The error for a fetch, feed or variable of another graph than
+/// `session_graph`.
+fn foreign(what: String, f: Fetch, session_graph: &Graph) -> Error {
+    let (name, graph) = match f {
+        Fetch::Tensor(t) => (t.name(), t.graph_id()),
+        Fetch::Op(o) => (o.name(), o.graph_id()),
+    };
+    Error::ForeignTensor {
+        what,
+        name,
+        graph,
+        session_graph: session_graph.id(),
+    }
 }
 
 impl Drop for Session<'_> {

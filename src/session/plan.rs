@@ -66,30 +66,29 @@ pub(crate) fn compile(
     rng_slots: &HashMap<NodeIndex, usize>,
     fuse: bool,
 ) -> Result<Plan> {
-    let st = graph.read();
     let gid = graph.id();
-    let mut fed: HashMap<Tensor, usize> = HashMap::new();
+    // Before taking this graph's lock: naming a foreign tensor locks its graph.
     for (i, &t) in feeds.iter().enumerate() {
         if t.graph_id() != gid {
-            return Err(Error::ForeignTensor {
-                what: format!("feed {i}"),
-            });
-        }
-        if fed.insert(t, i).is_some() {
-            return Err(Error::InvalidFeed {
-                node: st.nodes[t.node()].info(),
-                reason: "the tensor is fed twice".into(),
-            });
+            return Err(super::foreign(format!("feed {i}"), Fetch::Tensor(t), graph));
         }
     }
-    for (i, f) in fetches.iter().enumerate() {
+    for (i, &f) in fetches.iter().enumerate() {
         let g = match f {
             Fetch::Tensor(t) => t.graph_id(),
             Fetch::Op(o) => o.graph_id(),
         };
         if g != gid {
-            return Err(Error::ForeignTensor {
-                what: format!("fetch {i}"),
+            return Err(super::foreign(format!("fetch {i}"), f, graph));
+        }
+    }
+    let st = graph.read();
+    let mut fed: HashMap<Tensor, usize> = HashMap::new();
+    for (i, &t) in feeds.iter().enumerate() {
+        if fed.insert(t, i).is_some() {
+            return Err(Error::InvalidFeed {
+                node: st.nodes[t.node()].info(),
+                reason: "the tensor is fed twice".into(),
             });
         }
     }

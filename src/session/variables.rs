@@ -11,9 +11,11 @@ impl Session<'_> {
     /// The id of the variable `var` reads, or an error naming what it is.
     fn variable_slot(&self, var: Tensor) -> Result<usize> {
         if var.graph_id() != self.graph.id() {
-            return Err(Error::ForeignTensor {
-                what: format!("variable `{}`", var.name()),
-            });
+            return Err(super::foreign(
+                "variable".into(),
+                super::Fetch::Tensor(var),
+                self.graph,
+            ));
         }
         self.graph.with_node(var.node(), |n| {
             n.op.as_any()

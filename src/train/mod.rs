@@ -29,7 +29,7 @@ mod saver;
 mod schedules;
 
 pub use clip::{clip_by_global_norm, clip_by_norm, global_norm};
-pub use optimizer::{GradsAndVars, LearningRate, Optimizer, Slots};
+pub use optimizer::{GradsAndVars, Optimizer, Slots};
 pub use optimizers::{
     AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, RMSPropOptimizer,
 };

@@ -6,61 +6,30 @@
 
 use crate::gradients::gradients;
 use crate::graph::{Graph, Operation, Tensor};
-use crate::ops::{assign_add, cast, group, scalar_like};
+use crate::ops::{assign_add, cast, group, scalar_like, Scalar};
 use std::collections::HashMap;
 
 /// Gradient and variable pairs, as `compute_gradients` returns them (a
 /// `None` gradient means the variable does not reach the loss).
 pub type GradsAndVars = Vec<(Option<Tensor>, Tensor)>;
 
-/// A learning rate: a number, or a scalar float tensor (a placeholder, or
-/// a schedule such as [`exponential_decay`](super::exponential_decay)).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum LearningRate {
-    /// A constant.
-    Const(f64),
-    /// A scalar float tensor, read at each step.
-    Tensor(Tensor),
-}
-
-impl From<f64> for LearningRate {
-    fn from(x: f64) -> LearningRate {
-        LearningRate::Const(x)
+/// A learning rate (a number, or a scalar float tensor such as a
+/// placeholder or [`exponential_decay`](super::exponential_decay)) as a
+/// scalar of `var`'s dtype.
+///
+/// # Panics
+/// When a tensor learning rate is not a float scalar.
+#[track_caller]
+pub(super) fn learning_rate(lr: Scalar, var: Tensor) -> Tensor {
+    if let Scalar::Tensor(t) = lr {
+        let spec = t.spec();
+        assert!(
+            spec.dtype.is_float() && spec.shape.rank().is_none_or(|r| r == 0),
+            "the learning rate must be a float scalar, got `{}` {spec}",
+            t.name()
+        );
     }
-}
-
-impl From<f32> for LearningRate {
-    fn from(x: f32) -> LearningRate {
-        LearningRate::Const(x as f64)
-    }
-}
-
-impl From<Tensor> for LearningRate {
-    fn from(t: Tensor) -> LearningRate {
-        LearningRate::Tensor(t)
-    }
-}
-
-impl LearningRate {
-    /// The rate as a scalar tensor of `var`'s dtype.
-    ///
-    /// # Panics
-    /// When a tensor learning rate is not a float scalar.
-    #[track_caller]
-    pub fn for_var(self, var: Tensor) -> Tensor {
-        match self {
-            LearningRate::Const(x) => scalar_like(x, var),
-            LearningRate::Tensor(t) => {
-                let spec = t.spec();
-                assert!(
-                    spec.dtype.is_float() && spec.shape.rank().is_none_or(|r| r == 0),
-                    "the learning rate must be a float scalar, got `{}` {spec}",
-                    t.name()
-                );
-                cast(t, var.dtype())
-            }
-        }
-    }
+    cast(lr.tensor_like(var), var.dtype())
 }
 
 /// The slot variables of one optimizer: per (variable, slot name), an

@@ -1,20 +1,20 @@
 //! TF1's optimizers, with TF1's defaults, slot names and initial slot
 //! values. The update formulas live in the training ops (`ops::training`).
 
-use super::optimizer::{unused_variable_name, LearningRate, Optimizer, Slots};
+use super::optimizer::{learning_rate, unused_variable_name, Optimizer, Slots};
 use crate::graph::{Operation, Tensor};
 use crate::ops::training::{apply, Rule};
-use crate::ops::{assign, cast, scalar_like};
+use crate::ops::{assign, cast, scalar_like, Scalar};
 
 /// `tf.train.GradientDescentOptimizer(learning_rate)`: `var -= lr * g`.
 #[derive(Debug)]
 pub struct GradientDescentOptimizer {
-    lr: LearningRate,
+    lr: Scalar,
 }
 
 impl GradientDescentOptimizer {
     /// Plain gradient descent with this learning rate.
-    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
+    pub fn new(learning_rate: impl Into<Scalar>) -> Self {
         GradientDescentOptimizer {
             lr: learning_rate.into(),
         }
@@ -38,7 +38,7 @@ impl Optimizer for GradientDescentOptimizer {
             var,
             &[],
             grad,
-            self.lr.for_var(var),
+            learning_rate(self.lr, var),
             &[],
         )
     }
@@ -49,7 +49,7 @@ impl Optimizer for GradientDescentOptimizer {
 /// Nesterov `var -= lr * g + lr * momentum * accum`. Slot: `momentum`.
 #[derive(Debug)]
 pub struct MomentumOptimizer {
-    lr: LearningRate,
+    lr: Scalar,
     momentum: f64,
     use_nesterov: bool,
     slots: Slots,
@@ -57,7 +57,7 @@ pub struct MomentumOptimizer {
 
 impl MomentumOptimizer {
     /// Momentum without Nesterov's correction.
-    pub fn new(learning_rate: impl Into<LearningRate>, momentum: f64) -> Self {
+    pub fn new(learning_rate: impl Into<Scalar>, momentum: f64) -> Self {
         MomentumOptimizer {
             lr: learning_rate.into(),
             momentum,
@@ -90,7 +90,7 @@ impl Optimizer for MomentumOptimizer {
             momentum: self.momentum,
             nesterov: self.use_nesterov,
         };
-        apply(rule, var, &[acc], grad, self.lr.for_var(var), &[])
+        apply(rule, var, &[acc], grad, learning_rate(self.lr, var), &[])
     }
 }
 
@@ -103,7 +103,7 @@ impl Optimizer for MomentumOptimizer {
 /// updated after every variable's update.
 #[derive(Debug)]
 pub struct AdamOptimizer {
-    lr: LearningRate,
+    lr: Scalar,
     beta1: f64,
     beta2: f64,
     epsilon: f64,
@@ -137,7 +137,7 @@ impl AdamOptimizer {
     /// let w1 = s.run(w, &feed! {}).unwrap().into_array::<f32>().unwrap();
     /// assert!((w1[0] - 0.9).abs() < 1e-5);
     /// ```
-    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
+    pub fn new(learning_rate: impl Into<Scalar>) -> Self {
         AdamOptimizer {
             lr: learning_rate.into(),
             beta1: 0.9,
@@ -204,7 +204,14 @@ impl Optimizer for AdamOptimizer {
             epsilon: self.epsilon,
         };
         let extra = [cast(b1, var.dtype()), cast(b2, var.dtype())];
-        apply(rule, var, &[m, v], grad, self.lr.for_var(var), &extra)
+        apply(
+            rule,
+            var,
+            &[m, v],
+            grad,
+            learning_rate(self.lr, var),
+            &extra,
+        )
     }
     #[track_caller]
     fn finish(&mut self, mut updates: Vec<Operation>) -> Vec<Operation> {
@@ -226,7 +233,7 @@ impl Optimizer for AdamOptimizer {
 /// `mg` when centered.
 #[derive(Debug)]
 pub struct RMSPropOptimizer {
-    lr: LearningRate,
+    lr: Scalar,
     decay: f64,
     momentum: f64,
     epsilon: f64,
@@ -236,7 +243,7 @@ pub struct RMSPropOptimizer {
 
 impl RMSPropOptimizer {
     /// RMSProp with this learning rate and TF1's other defaults.
-    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
+    pub fn new(learning_rate: impl Into<Scalar>) -> Self {
         RMSPropOptimizer {
             lr: learning_rate.into(),
             decay: 0.9,
@@ -296,7 +303,7 @@ impl Optimizer for RMSPropOptimizer {
             epsilon: self.epsilon,
             centered: self.centered,
         };
-        let lr = self.lr.for_var(var);
+        let lr = learning_rate(self.lr, var);
         if self.centered {
             let mg = self.slots.get_or_create(var, "mg", 0.0, "RMSProp");
             apply(rule, var, &[mg, rms, mom], grad, lr, &[])
@@ -310,14 +317,14 @@ impl Optimizer for RMSPropOptimizer {
 /// `acc += g^2`, `var -= lr * g / sqrt(acc)`. Slot: `accumulator`.
 #[derive(Debug)]
 pub struct AdagradOptimizer {
-    lr: LearningRate,
+    lr: Scalar,
     initial_accumulator_value: f64,
     slots: Slots,
 }
 
 impl AdagradOptimizer {
     /// Adagrad with this learning rate and accumulators starting at 0.1.
-    pub fn new(learning_rate: impl Into<LearningRate>) -> Self {
+    pub fn new(learning_rate: impl Into<Scalar>) -> Self {
         AdagradOptimizer {
             lr: learning_rate.into(),
             initial_accumulator_value: 0.1,
@@ -355,6 +362,13 @@ impl Optimizer for AdagradOptimizer {
         let acc = self
             .slots
             .get_or_create(var, "accumulator", init, "Adagrad");
-        apply(Rule::Adagrad, var, &[acc], grad, self.lr.for_var(var), &[])
+        apply(
+            Rule::Adagrad,
+            var,
+            &[acc],
+            grad,
+            learning_rate(self.lr, var),
+            &[],
+        )
     }
 }

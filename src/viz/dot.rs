@@ -58,7 +58,7 @@ fn node_style(n: &Node) -> &'static str {
             "shape=invhouse, style=filled, fillcolor=\"#fff2cc\""
         }
         ("VariableV2", _) => "shape=box, style=filled, fillcolor=\"#cfe2f3\"",
-        ("Const" | "Fill" | "ZerosLike" | "OnesLike", false) => {
+        ("Const" | "ZerosLike" | "OnesLike", false) => {
             "shape=box, style=\"rounded,filled\", fillcolor=\"#eeeeee\", fontsize=9"
         }
         ("Assign" | "AssignAdd" | "AssignSub" | "NoOp", false) => {

@@ -155,8 +155,10 @@ pub fn run(case: &Json) -> Outcome {
         inputs.insert(name, t);
         values.push((t, v));
     }
-    let Some(outputs) = build(family, &inputs) else {
-        return Outcome::Unsupported(format!("no builder for graph family {family}"));
+    let outputs = match g.try_build(|| build(family, &inputs)) {
+        Ok(Some(outputs)) => outputs,
+        Ok(None) => return Outcome::Unsupported(format!("no builder for graph family {family}")),
+        Err(mistake) => return Outcome::Failed(mistake.to_string()),
     };
     let rtol = case["rtol"].as_f64().unwrap_or(1e-5);
     let atol = case["atol"].as_f64().unwrap_or(1e-6);

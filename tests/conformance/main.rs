@@ -2,8 +2,10 @@
 //! (default `../shared/conformance`) holds golden values computed by
 //! TensorFlow 2.21 in TF1 graph mode (see its FORMAT.md). Each case is
 //! rebuilt with tensorgraph's ops; outputs and gradients are compared at the
-//! case's tolerances. One line per group, then
-//! `conformance: N passed, M failed, K unsupported`; fails if M > 0.
+//! case's tolerances. Each case's graph is built inside `Graph::try_build`,
+//! so a construction mistake fails that case with its message. One line
+//! per group, then `conformance: N passed, M failed, K unsupported`; fails
+//! if M > 0.
 
 mod build;
 mod graphs;
@@ -42,9 +44,6 @@ fn conformance() {
     files.sort();
     assert!(!files.is_empty(), "no case files in {}", dir.display());
     let only = std::env::var("CONFORMANCE_ONLY").ok();
-    // Construction panics are caught per case and reported as failures
-    // with their message; the default hook would print each twice.
-    std::panic::set_hook(Box::new(|_| {}));
     let (mut passed, mut failed, mut unsupported) = (0, 0, 0);
     let mut report = String::new();
     for file in &files {
@@ -57,10 +56,7 @@ fn conformance() {
             if only.as_deref().is_some_and(|o| !name.contains(o)) {
                 continue;
             }
-            let outcome = std::panic::catch_unwind(|| run_case(case)).unwrap_or_else(|e| {
-                Outcome::Failed(format!("panicked: {}", support::panic_text(&e)))
-            });
-            match outcome {
+            match run_case(case) {
                 Outcome::Passed => p += 1,
                 Outcome::Failed(why) => {
                     f += 1;

@@ -8,7 +8,7 @@ use tensorgraph::train::{
     AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, Optimizer,
     RMSPropOptimizer,
 };
-use tensorgraph::{feed, gradients, Graph, Session, Tensor};
+use tensorgraph::{feed, gradients, Graph, Operation, Session, Tensor};
 
 pub fn run(case: &Json) -> Outcome {
     match run_inner(case) {
@@ -48,12 +48,19 @@ fn optimizer(name: &str, h: &Json) -> Result<Box<dyn Optimizer>, String> {
     })
 }
 
-fn run_inner(case: &Json) -> Result<Outcome, String> {
+/// A case's least-squares problem and its training op.
+struct Problem {
+    w: Tensor,
+    b: Tensor,
+    loss: Tensor,
+    grads: Vec<Tensor>,
+    opt: Box<dyn Optimizer>,
+    train: Operation,
+    init: Operation,
+}
+
+fn build(g: &Graph, case: &Json) -> Result<Problem, String> {
     let p = &case["problem"];
-    if p["loss"].as_str() != Some("mean_squared") {
-        return Ok(Outcome::Unsupported(format!("loss {}", p["loss"])));
-    }
-    let g = Graph::new();
     let x = g.constant(tensor(&p["X"]));
     let y = g.constant(tensor(&p["Y"]));
     let w = g.variable(g.constant(tensor(&p["W0"])), "W");
@@ -67,6 +74,33 @@ fn run_inner(case: &Json) -> Result<Outcome, String> {
     let mut opt = optimizer(case["optimizer"].as_str().unwrap_or("?"), &case["hyper"])?;
     let train = opt.minimize(loss);
     let init = g.global_variables_initializer();
+    Ok(Problem {
+        w,
+        b,
+        loss,
+        grads,
+        opt,
+        train,
+        init,
+    })
+}
+
+fn run_inner(case: &Json) -> Result<Outcome, String> {
+    let p = &case["problem"];
+    if p["loss"].as_str() != Some("mean_squared") {
+        return Ok(Outcome::Unsupported(format!("loss {}", p["loss"])));
+    }
+    let g = Graph::new();
+    let built = g.try_build(|| build(&g, case)).map_err(|e| e.to_string())?;
+    let Problem {
+        w,
+        b,
+        loss,
+        grads,
+        opt,
+        train,
+        init,
+    } = built?;
     let rtol = case["rtol"].as_f64().unwrap_or(1e-4);
     let atol = case["atol"].as_f64().unwrap_or(1e-5);
 

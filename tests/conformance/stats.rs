@@ -42,8 +42,13 @@ fn run_inner(case: &Json) -> Result<Outcome, String> {
     let g = Graph::new();
     let x = g.placeholder(dt, shape.as_slice(), "x");
     let keep_prob = g.placeholder(DType::Float32, [0usize; 0], "keep_prob");
-    let y = nn::dropout(x, keep_prob);
-    let dx = gradients(&[y], &[x])[0].ok_or("no gradient reaches x")?;
+    let (y, dx) = g
+        .try_build(|| {
+            let y = nn::dropout(x, keep_prob);
+            (y, gradients(&[y], &[x])[0])
+        })
+        .map_err(|e| e.to_string())?;
+    let dx = dx.ok_or("no gradient reaches x")?;
     let mut sess = Session::new(&g);
     let xv = Value::F64(ndarray::ArrayD::from_elem(shape.as_slice(), fill)).cast(dt);
     let (yv, gv) = sess

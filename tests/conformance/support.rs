@@ -11,13 +11,6 @@ pub enum Outcome {
     Unsupported(String),
 }
 
-pub fn panic_text(e: &Box<dyn std::any::Any + Send>) -> String {
-    e.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "?".into())
-}
-
 /// A case tensor as a tensorgraph value.
 pub fn tensor(j: &Json) -> Value {
     let shape: Vec<usize> = j["shape"]
@@ -100,22 +93,20 @@ pub fn run_op_case(case: &Json, build: Build) -> Outcome {
     }
 }
 
+/// An op case's graph: the fed placeholders and the tensors to compare.
+struct OpGraph {
+    feeds: Vec<(Tensor, Value)>,
+    outputs: Vec<Tensor>,
+    /// Per differentiable input: its name, its gradient and TF's.
+    grad_checks: Vec<(String, Option<Tensor>, Json)>,
+}
+
 fn run_op_case_inner(case: &Json, build: Build) -> Result<Outcome, String> {
     let g = Graph::new();
-    let inputs = case["inputs"].as_array().expect("inputs");
-    let mut xs = Vec::new();
-    let mut values = Vec::new();
-    for inp in inputs {
-        let v = tensor(&inp["value"]);
-        let name = inp["name"].as_str().expect("input name");
-        xs.push(g.placeholder(v.dtype(), v.shape(), name));
-        values.push(v);
-    }
-    let op = case["op"].as_str().expect("op");
-    let outputs = match build(op, &case["attrs"], &xs, &g) {
-        None => return Ok(Outcome::Unsupported(format!("no builder for {op}"))),
-        Some(Err(e)) => return Ok(Outcome::Unsupported(e)),
-        Some(Ok(o)) => o,
+    let built = match g.try_build(|| build_op_graph(case, build, &g)) {
+        Ok(Ok(built)) => built,
+        Ok(Err(outcome)) => return Ok(outcome),
+        Err(mistake) => return Err(mistake.to_string()),
     };
     let rtol = case["rtol"].as_f64().unwrap_or(1e-5);
     let atol = case["atol"].as_f64().unwrap_or(1e-6);
@@ -123,16 +114,56 @@ fn run_op_case_inner(case: &Json, build: Build) -> Result<Outcome, String> {
         Some(Json::Array(a)) => a.iter().collect(),
         _ => vec![&case["output"]],
     };
-    if wants.len() != outputs.len() {
+    if wants.len() != built.outputs.len() {
         return Err(format!(
             "{} outputs but TF gives {}",
-            outputs.len(),
+            built.outputs.len(),
             wants.len()
         ));
     }
-    // Gradients, if the case has them.
-    let mut grad_checks: Vec<(String, Option<Tensor>, Json)> = Vec::new();
-    let mut grad_feeds: Vec<(Tensor, Value)> = Vec::new();
+    let mut sess = Session::new(&g);
+    let mut feeds = Feeds::new();
+    for (x, v) in &built.feeds {
+        feeds.insert(*x, v);
+    }
+    let got = sess
+        .run(&built.outputs, &feeds)
+        .map_err(|e| e.to_string())?;
+    for (i, (gv, w)) in got.iter().zip(&wants).enumerate() {
+        compare(&format!("output {i}"), gv, w, rtol, atol)?;
+    }
+    for (name, gt, want) in built.grad_checks {
+        match (gt, want.is_null()) {
+            (None, true) => {}
+            (None, false) => return Err(format!("no gradient for {name}, but TF gives one")),
+            (Some(_), true) => return Err(format!("a gradient for {name}, but TF gives None")),
+            (Some(t), false) => {
+                let v = sess.run(t, &feeds).map_err(|e| e.to_string())?;
+                compare(&format!("grad {name}"), &v, &want, rtol, atol)?;
+            }
+        }
+    }
+    Ok(Outcome::Passed)
+}
+
+/// Builds an op case in `g`: a placeholder per input, the op, and the
+/// gradients the case checks; `Err` when the case is not supported.
+fn build_op_graph(case: &Json, build: Build, g: &Graph) -> Result<OpGraph, Outcome> {
+    let inputs = case["inputs"].as_array().expect("inputs");
+    let mut feeds = Vec::new();
+    for inp in inputs {
+        let v = tensor(&inp["value"]);
+        let name = inp["name"].as_str().expect("input name");
+        feeds.push((g.placeholder(v.dtype(), v.shape(), name), v));
+    }
+    let xs: Vec<Tensor> = feeds.iter().map(|(x, _)| *x).collect();
+    let op = case["op"].as_str().expect("op");
+    let outputs = match build(op, &case["attrs"], &xs, g) {
+        None => return Err(Outcome::Unsupported(format!("no builder for {op}"))),
+        Some(Err(e)) => return Err(Outcome::Unsupported(e)),
+        Some(Ok(o)) => o,
+    };
+    let mut grad_checks = Vec::new();
     if let Some(grads) = case.get("grads").and_then(Json::as_object) {
         let gys: Vec<Json> = match &case["grad_ys"] {
             Json::Array(a) => a.clone(),
@@ -142,7 +173,7 @@ fn run_op_case_inner(case: &Json, build: Build) -> Result<Outcome, String> {
         for (i, gy) in gys.iter().enumerate() {
             let v = tensor(gy);
             let p = g.placeholder(v.dtype(), v.shape(), &format!("grad_ys_{i}"));
-            grad_feeds.push((p, v));
+            feeds.push((p, v));
             grad_ys.push(Some(p));
         }
         let diff: Vec<usize> = inputs
@@ -158,30 +189,11 @@ fn run_op_case_inner(case: &Json, build: Build) -> Result<Outcome, String> {
             grad_checks.push((name.clone(), gt, grads[&name].clone()));
         }
     }
-    let mut sess = Session::new(&g);
-    let mut feeds = Feeds::new();
-    for (x, v) in xs.iter().zip(&values) {
-        feeds.insert(*x, v);
-    }
-    for (p, v) in &grad_feeds {
-        feeds.insert(*p, v);
-    }
-    let got = sess.run(&outputs, &feeds).map_err(|e| e.to_string())?;
-    for (i, (gv, w)) in got.iter().zip(&wants).enumerate() {
-        compare(&format!("output {i}"), gv, w, rtol, atol)?;
-    }
-    for (name, gt, want) in grad_checks {
-        match (gt, want.is_null()) {
-            (None, true) => {}
-            (None, false) => return Err(format!("no gradient for {name}, but TF gives one")),
-            (Some(_), true) => return Err(format!("a gradient for {name}, but TF gives None")),
-            (Some(t), false) => {
-                let v = sess.run(t, &feeds).map_err(|e| e.to_string())?;
-                compare(&format!("grad {name}"), &v, &want, rtol, atol)?;
-            }
-        }
-    }
-    Ok(Outcome::Passed)
+    Ok(OpGraph {
+        feeds,
+        outputs,
+        grad_checks,
+    })
 }
 
 /// Attribute helpers.
