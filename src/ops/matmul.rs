@@ -2,8 +2,9 @@
 //! transposes; leading (batch) axes broadcast, and their gradients are
 //! summed back through [`unbroadcast`].
 
-use super::element::numeric_dispatch;
-use super::unbroadcast;
+use super::element::{float_dispatch, numeric_dispatch};
+use super::fused::{in_fused, not_a_graph_node};
+use super::{unbroadcast, Float};
 use crate::dtype::broadcast_shapes;
 use crate::dtype::{DType, Shape};
 use crate::gemm::mat_mul;
@@ -11,9 +12,13 @@ use crate::graph::{Tensor, TensorSpec};
 use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
 use crate::value::Element;
 use ndarray::{s, Array3, ArrayD, ArrayView2, ArrayViewMut2, Axis, Ix2, IxDyn, LinalgScalar};
+use std::sync::Arc;
 
 op_kinds! {
     MATMUL = differentiable("MatMul", "matmul");
+    /// The session's fused `[relu](matmul + bias)` (built by the session,
+    /// never a graph node).
+    FUSED_MATMUL = not_differentiable("_FusedMatMul", "_fused_matmul");
 }
 
 /// Matrix product with optional transposes of the last two axes; leading
@@ -104,12 +109,12 @@ fn gemm_into<T: Element + LinalgScalar + PartialOrd>(
     });
 }
 
-/// The `(transpose_a, transpose_b)` of a matmul op, or `None` for other
-/// ops (for the session's fusion of matmul chains).
-pub(crate) fn matmul_transposes(op: &dyn Op) -> Option<(bool, bool)> {
-    op.as_any()
-        .downcast_ref::<MatMul>()
-        .map(|m| (m.transpose_a, m.transpose_b))
+/// The `(transpose_a, transpose_b)` of `product`, a MatMul node's op,
+/// for the fused kernels that compute its product (the session's
+/// patterns check the node's kind first).
+pub(crate) fn matmul_transposes(product: &dyn Op) -> (bool, bool) {
+    let m = product.downcast::<MatMul>().expect("a MatMul op");
+    (m.transpose_a, m.transpose_b)
 }
 
 /// `x` as a matrix view.
@@ -140,7 +145,7 @@ pub(crate) fn worth_splitting(m: usize, k: usize, n: usize) -> bool {
 /// The product of two matrices (with optional transposes, as views) into
 /// output 0's reused buffer, then `bias` (one value per column) added to
 /// every row and relu: the fused kernel's epilogue.
-pub(super) fn matmul2<T: Element + LinalgScalar + PartialOrd + num_traits::Zero>(
+fn matmul2<T: Element + LinalgScalar + PartialOrd + num_traits::Zero>(
     k: &mut ComputeCtx<'_>,
     ta: bool,
     tb: bool,
@@ -332,4 +337,54 @@ pub fn matmul(a: Tensor, b: Tensor, transpose_a: bool, transpose_b: bool) -> Ten
         },
         &[a, b],
     )
+}
+
+/// `relu(matmul(a, b) + bias)` (or without the relu) in one kernel: the
+/// bias and relu are applied to each tile of the product while it is
+/// still in registers or cache. Inputs: `[a, b, bias]`.
+#[derive(Debug)]
+struct FusedMatMul {
+    transpose_a: bool,
+    transpose_b: bool,
+    relu: bool,
+    /// The fused add (and relu) nodes' names, for messages.
+    fused: String,
+}
+
+impl FusedMatMul {
+    fn run<T: Float>(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        let bias = k.input_as::<T>(2)?;
+        matmul2(k, self.transpose_a, self.transpose_b, Some(bias), self.relu)
+            .map_err(|e| in_fused(e, &self.fused))
+    }
+}
+
+impl Op for FusedMatMul {
+    fn kind(&self) -> &'static OpKind {
+        &FUSED_MATMUL
+    }
+    fn infer(&self, _: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
+        not_a_graph_node()
+    }
+    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
+        float_dispatch!(k.input(0), T => self.run::<T>(k))
+    }
+    fn attrs(&self) -> String {
+        format!(
+            "transpose_a={}, transpose_b={}, relu={}, fuses {}",
+            self.transpose_a, self.transpose_b, self.relu, self.fused
+        )
+    }
+}
+
+/// The kernel of `[relu](product + bias)` where `product` is a MatMul
+/// node's op; `fused` names the add (and relu) nodes it stands for.
+pub(crate) fn fused_matmul(product: &dyn Op, relu: bool, fused: String) -> Arc<dyn Op> {
+    let (transpose_a, transpose_b) = matmul_transposes(product);
+    Arc::new(FusedMatMul {
+        transpose_a,
+        transpose_b,
+        relu,
+        fused,
+    })
 }

@@ -9,8 +9,8 @@
 mod activation;
 mod array;
 mod broadcast;
+mod cnn;
 mod compare;
-mod conv;
 mod dropout;
 pub(crate) mod element;
 mod elementwise;
@@ -22,7 +22,6 @@ pub(crate) mod math;
 mod matmul;
 mod nn;
 mod operators;
-mod pool;
 mod random;
 mod reduce;
 mod scalar;
@@ -34,21 +33,18 @@ pub(crate) mod training;
 pub use activation::*;
 pub use array::*;
 pub use broadcast::*;
+pub use cnn::*;
 pub use compare::*;
-pub(crate) use conv::fused_conv2d;
-pub use conv::*;
 pub use dropout::*;
 pub use element::Float;
 pub use elementwise::*;
-pub(crate) use fused::{fused_matmul, in_fused, not_a_graph_node};
+pub(crate) use fused::{in_fused, not_a_graph_node};
 pub use gather::*;
 pub use join::*;
 pub use loss::*;
 pub use math::*;
 pub use matmul::*;
 pub use nn::*;
-pub use pool::*;
-pub(crate) use pool::{fused_max_pool_relu_grad, max_pool_attrs};
 pub use random::*;
 pub use reduce::*;
 pub use scalar::Scalar;
@@ -63,10 +59,9 @@ pub fn registry() -> Vec<&'static OpKind> {
         activation::KINDS,
         array::KINDS,
         broadcast::KINDS,
+        cnn::KINDS,
         compare::KINDS,
-        conv::KINDS,
         elementwise::KINDS,
-        fused::KINDS,
         gather::KINDS,
         join::KINDS,
         dropout::KINDS,
@@ -74,7 +69,6 @@ pub fn registry() -> Vec<&'static OpKind> {
         math::KINDS,
         matmul::KINDS,
         nn::KINDS,
-        pool::KINDS,
         random::KINDS,
         reduce::KINDS,
         slicing::KINDS,

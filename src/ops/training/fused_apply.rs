@@ -1,6 +1,6 @@
 //! A variable's update fused with the product that computes its gradient
-//! (chosen by the session when it compiles a run, like the kernels of
-//! `ops::fused`): `apply_adam(w, matmul(x, dy, transpose_a))` and the
+//! (chosen by the session's `fuse::update` pattern when it compiles a
+//! run): `apply_adam(w, matmul(x, dy, transpose_a))` and the
 //! other rules. The product is computed a block of rows at a time into a
 //! per-thread buffer, and each block updates its rows of the variable and
 //! slots while it is still in cache, so the gradient never goes out to
@@ -17,7 +17,9 @@ use crate::graph::TensorSpec;
 use crate::op::{ComputeCtx, KernelError, Op, OpKind};
 use crate::ops::element::float_dispatch;
 use crate::ops::scratch::with_scratch;
-use crate::ops::{in_fused, matrix_operands, not_a_graph_node, worth_splitting, Float};
+use crate::ops::{
+    in_fused, matmul_transposes, matrix_operands, not_a_graph_node, worth_splitting, Float,
+};
 use ndarray::{s, ArrayViewMut, Axis, IxDyn};
 use smallvec::SmallVec;
 use std::sync::Arc;
@@ -104,20 +106,17 @@ impl Op for FusedApply {
     }
 }
 
-/// The kernel of `update(matmul(a, b, transposes))` when `update` is an
-/// `Apply*` node's op whose gradient is the product (else `None`);
-/// `product` names the product node. Its inputs are `a`, `b`, then the
-/// update's inputs after the gradient.
-pub(crate) fn fused_matmul_apply(
-    update: &dyn Op,
-    transposes: (bool, bool),
-    product: String,
-) -> Option<Arc<dyn Op>> {
-    let apply = update.as_any().downcast_ref::<Apply>()?;
-    Some(Arc::new(FusedApply {
+/// The kernel of `update(product)` where `update` is an `Apply*` node's
+/// op whose gradient is `product`, a MatMul node's op; `name` names the
+/// product node. Its inputs are the product's, then the update's after
+/// the gradient.
+pub(crate) fn fused_matmul_apply(update: &dyn Op, product: &dyn Op, name: String) -> Arc<dyn Op> {
+    let apply = update.downcast::<Apply>().expect("an Apply op");
+    let (transpose_a, transpose_b) = matmul_transposes(product);
+    Arc::new(FusedApply {
         rule: apply.rule,
-        transpose_a: transposes.0,
-        transpose_b: transposes.1,
-        product,
-    }))
+        transpose_a,
+        transpose_b,
+        product: name,
+    })
 }

@@ -14,7 +14,7 @@ pub(crate) use clip_scale::norm_and_scale;
 pub(crate) use decay::ExponentialDecay;
 pub(crate) use fused_apply::fused_matmul_apply;
 
-use crate::op::op_kinds;
+use crate::op::{op_kinds, OpKind};
 
 op_kinds! {
     APPLY_GRADIENT_DESCENT = not_differentiable("ApplyGradientDescent", "apply_gradient_descent");
@@ -32,3 +32,14 @@ op_kinds! {
     CLIP_SCALE = not_differentiable("ClipByNormScale", "clip_by_norm_scale");
     EXPONENTIAL_DECAY = not_differentiable("ExponentialDecay", "exponential_decay");
 }
+
+/// The kinds of the update rules' ops, whose gradient input a product may
+/// compute in the same kernel ([`fused_matmul_apply`]).
+pub(crate) static UPDATES: [&OpKind; 6] = [
+    &APPLY_GRADIENT_DESCENT,
+    &APPLY_MOMENTUM,
+    &APPLY_ADAM,
+    &APPLY_RMSPROP,
+    &APPLY_CENTERED_RMSPROP,
+    &APPLY_ADAGRAD,
+];
