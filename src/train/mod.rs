@@ -25,6 +25,7 @@
 mod apply;
 mod clip;
 mod fused;
+mod npz;
 mod optimizer;
 mod optimizers;
 mod saver;
