@@ -428,18 +428,31 @@ fn next_batch_larger_than_the_set_panics() {
 
 // ---------------------------------------------------------------- download
 
+/// How the test server departs from a plain HTTP/1.1 answer.
+#[derive(Clone, Copy, PartialEq)]
+enum Quirk<'a> {
+    None,
+    /// This file's body is cut off after half its length.
+    ShortBody(&'a str),
+    /// No `Content-Length`: the body runs until the connection closes.
+    NoLength,
+}
+
 /// A one-thread HTTP/1.1 server on 127.0.0.1 that answers exactly
 /// `requests` requests (each on its own connection) from `files`, 404 for
 /// other paths, and returns the requested paths when joined.
-/// `short_body` names a file whose body is cut off after half its length.
 fn serve(
     files: HashMap<String, Vec<u8>>,
     requests: usize,
-    short_body: Option<&str>,
+    quirk: Quirk,
 ) -> (String, JoinHandle<Vec<String>>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("http://{}/mnist/", listener.local_addr().expect("addr"));
-    let short_body = short_body.map(str::to_owned);
+    let short_body = match quirk {
+        Quirk::ShortBody(name) => Some(name.to_owned()),
+        _ => None,
+    };
+    let no_length = quirk == Quirk::NoLength;
     let handle = std::thread::spawn(move || {
         let mut seen = Vec::new();
         for _ in 0..requests {
@@ -463,11 +476,15 @@ fn serve(
                     } else {
                         &body[..]
                     };
+                    let length = if no_length {
+                        String::new()
+                    } else {
+                        format!("Content-Length: {}\r\n", body.len())
+                    };
                     let _ = write!(
                         conn,
                         "HTTP/1.1 200 OK\r\nContent-Type: application/x-gzip\r\n\
-                         Content-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
+                         {length}Connection: close\r\n\r\n"
                     );
                     let _ = conn.write_all(sent);
                 }
@@ -495,6 +512,7 @@ fn small_source(base: &str) -> Source {
                 sha256: sha256_hex(&bytes),
             })
             .collect(),
+        max_bytes: mnist::MAX_DOWNLOAD_BYTES,
     }
 }
 
@@ -513,7 +531,7 @@ fn requested(names: &[&str]) -> BTreeSet<String> {
 fn download_fetches_all_files_into_a_new_directory() {
     let dir = TempDir::new("dl");
     let files = small_files();
-    let (base, server) = serve(files.clone(), 4, None);
+    let (base, server) = serve(files.clone(), 4, Quirk::None);
     let opts = Options::new()
         .validation_size(2)
         .source(small_source(&base));
@@ -546,7 +564,7 @@ fn download_fetches_only_missing_files() {
     let files = small_files();
     dir.write(TEST_LABELS, &files[TEST_LABELS]);
     dir.write(TRAIN_LABELS, &files[TRAIN_LABELS]);
-    let (base, server) = serve(files, 2, None);
+    let (base, server) = serve(files, 2, Quirk::None);
     mnist::maybe_download(dir.path(), &small_source(&base)).unwrap();
     let seen = server.join().expect("server");
     assert_eq!(
@@ -562,7 +580,7 @@ fn download_rejects_a_corrupted_file_and_leaves_nothing() {
     let mut files = small_files();
     let source_digests = small_source("unused");
     files.get_mut(TRAIN_IMAGES).unwrap()[100] ^= 1;
-    let (base, server) = serve(files.clone(), 1, None);
+    let (base, server) = serve(files.clone(), 1, Quirk::None);
     let source = Source {
         base_url: base,
         ..source_digests
@@ -586,7 +604,7 @@ fn download_failures_leave_nothing_behind() {
     let dir = TempDir::new("dlfail");
     let mut files = small_files();
     files.remove(TRAIN_IMAGES);
-    let (base, server) = serve(files, 1, None);
+    let (base, server) = serve(files, 1, Quirk::None);
     let source = small_source(&base);
     match mnist::maybe_download(dir.path(), &source).unwrap_err() {
         Error::Io { path, source } => {
@@ -599,7 +617,7 @@ fn download_failures_leave_nothing_behind() {
     assert!(dir.names().is_empty(), "left behind: {:?}", dir.names());
 
     // The connection closes halfway through the body.
-    let (base, server) = serve(small_files(), 1, Some(TRAIN_IMAGES));
+    let (base, server) = serve(small_files(), 1, Quirk::ShortBody(TRAIN_IMAGES));
     let err = mnist::maybe_download(dir.path(), &small_source(&base)).unwrap_err();
     server.join().expect("server");
     assert!(matches!(err, Error::Io { .. }), "{err:?}");
@@ -611,11 +629,55 @@ fn download_failures_leave_nothing_behind() {
             name: "../escape.gz".into(),
             sha256: String::new(),
         }],
+        max_bytes: mnist::MAX_DOWNLOAD_BYTES,
     };
     assert!(matches!(
         mnist::maybe_download(dir.path(), &evil).unwrap_err(),
         Error::InvalidArgument(_)
     ));
+}
+
+#[test]
+fn download_refuses_files_above_max_bytes() {
+    let dir = TempDir::new("dlcap");
+    let files = small_files();
+    let size = files[TRAIN_IMAGES].len() as u64;
+    for quirk in [Quirk::None, Quirk::NoLength] {
+        let (base, server) = serve(files.clone(), 1, quirk);
+        let source = Source {
+            max_bytes: size - 1,
+            ..small_source(&base)
+        };
+        let err = mnist::maybe_download(dir.path(), &source).unwrap_err();
+        server.join().expect("server");
+        let (path, reason) = bad_file_reason(err);
+        assert!(path.ends_with(TRAIN_IMAGES), "{path}");
+        assert!(
+            reason.contains(&format!("{} bytes allowed", size - 1)),
+            "{reason}"
+        );
+        let said = if quirk == Quirk::None {
+            format!("announces {size} bytes")
+        } else {
+            "sent more".to_owned()
+        };
+        assert!(reason.contains(&said), "{reason}");
+        assert!(dir.names().is_empty(), "left behind: {:?}", dir.names());
+    }
+    // Exactly the limit is fine, with or without a length.
+    for quirk in [Quirk::None, Quirk::NoLength] {
+        let (base, server) = serve(files.clone(), 4, quirk);
+        let source = Source {
+            max_bytes: size,
+            ..small_source(&base)
+        };
+        mnist::maybe_download(dir.path(), &source).unwrap();
+        server.join().expect("server");
+        assert_eq!(dir.names().len(), 4);
+        for name in dir.names() {
+            std::fs::remove_file(dir.path().join(name)).unwrap();
+        }
+    }
 }
 
 // ---------------------------------------------------------------- real MNIST

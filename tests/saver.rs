@@ -2,28 +2,14 @@
 //! `checkpoint` index, saves that fail halfway (the previous checkpoint
 //! stays intact), and restores that refuse mismatched or damaged files.
 
+mod support;
+
 use std::fs::File;
-use std::io::{self, BufWriter, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
-use tensorgraph::train::{latest_checkpoint, CheckpointSink, Saver};
+use std::io::BufWriter;
+use std::path::Path;
+use support::{files, scratch, Budgeted, Spent};
+use tensorgraph::train::{latest_checkpoint, Saver};
 use tensorgraph::{feed, DType, Error, Graph, Session, Tensor, Value};
-
-/// A fresh empty directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tensorgraph-saver-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn files(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
 
 /// `layer1/W` (float32 [2, 3]), `b` (float64 [3]) and `step` (int64 scalar).
 fn model() -> (Graph, Tensor, Tensor, Tensor) {
@@ -163,39 +149,6 @@ fn max_to_keep_and_the_index() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Writes through to the file until `budget` bytes are spent, then fails
-/// (a full disk, a crash halfway).
-struct FailingWriter {
-    inner: BufWriter<File>,
-    budget: usize,
-}
-
-impl Write for FailingWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.budget == 0 {
-            return Err(io::Error::other("disk full (injected)"));
-        }
-        let n = buf.len().min(self.budget);
-        self.budget -= n;
-        self.inner.write(&buf[..n])
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-impl Seek for FailingWriter {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.inner.seek(pos)
-    }
-}
-
-impl CheckpointSink for FailingWriter {
-    fn into_file(self) -> io::Result<File> {
-        self.inner.into_file()
-    }
-}
-
 #[test]
 fn a_failed_save_keeps_the_previous_checkpoint() {
     let dir = scratch("failing");
@@ -209,17 +162,19 @@ fn a_failed_save_keeps_the_previous_checkpoint() {
     for budget in [0, 10, 100, 300, good_bytes.len() - 1] {
         // Same name: the save would overwrite the good file.
         let err = saver
-            .save_with(&s, dir.join("model.ckpt"), Some(1), |f| FailingWriter {
+            .save_with(&s, dir.join("model.ckpt"), Some(1), |f| Budgeted {
                 inner: BufWriter::new(f),
                 budget,
+                spent: Spent::Fail,
             })
             .unwrap_err();
         assert!(matches!(err, Error::Io { .. }), "budget {budget}: {err:?}");
         assert!(err.to_string().contains("model.ckpt-1.npz"), "{err}");
         // Another step: no file appears and the index is unchanged.
-        let err = saver.save_with(&s, dir.join("model.ckpt"), Some(2), |f| FailingWriter {
+        let err = saver.save_with(&s, dir.join("model.ckpt"), Some(2), |f| Budgeted {
             inner: BufWriter::new(f),
             budget,
+            spent: Spent::Fail,
         });
         assert!(err.is_err());
         assert_eq!(
@@ -325,6 +280,122 @@ fn damaged_files_are_errors_not_panics() {
         saver.restore(&mut fresh, dir.join("absent.npz")),
         Err(Error::Io { .. })
     ));
+    drop((s, fresh));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `model()`'s variables as tests/data/make_numpy_npz.py wrote them.
+fn check_numpy_values(path: &Path) {
+    let (g, w, b, step) = model();
+    let mut s = Session::new(&g);
+    Saver::new(&g).restore(&mut s, path).unwrap();
+    let w = s.variable_value(w).unwrap().into_array::<f32>().unwrap();
+    assert_eq!(
+        w,
+        ndarray::array![[1.5f32, -2.0, 3.25], [4.0, 0.1, -6.0]].into_dyn()
+    );
+    let b = s.variable_value(b).unwrap().into_array::<f64>().unwrap();
+    assert_eq!(b, ndarray::array![0.125, -1.0, 1e300].into_dyn());
+    let step = s.variable_value(step).unwrap().scalar::<i64>().unwrap();
+    assert_eq!(step, 123_456_789_012);
+}
+
+#[test]
+fn restores_what_numpy_wrote() {
+    // W in Fortran order, b big-endian; see tests/data/make_numpy_npz.py.
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    check_numpy_values(&data.join("numpy_savez.npz"));
+    check_numpy_values(&data.join("numpy_savez_compressed.npz"));
+}
+
+#[cfg(unix)]
+#[test]
+fn checkpoints_get_the_permissions_of_any_new_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("mode");
+    let (g, w, b, step) = model();
+    let mut s = init(&g);
+    set_all(&mut s, w, b, step, 1.0);
+    let path = Saver::new(&g).save(&s, dir.join("m"), None).unwrap();
+    let plain = dir.join("plain");
+    File::create(&plain).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), mode(&plain));
+    assert_eq!(mode(&dir.join("checkpoint")), mode(&plain));
+    drop(s);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Set in the child of `a_save_killed_halfway_is_cleaned_up_by_the_next`:
+/// the directory to stall a save in.
+const STALL_DIR: &str = "TENSORGRAPH_SAVER_STALL_DIR";
+
+#[test]
+fn a_save_killed_halfway_is_cleaned_up_by_the_next() {
+    let (g, w, b, step) = model();
+    let mut s = init(&g);
+    set_all(&mut s, w, b, step, 1.0);
+    let mut saver = Saver::new(&g);
+    if let Some(dir) = std::env::var_os(STALL_DIR) {
+        let stalled = saver.save_with(&s, Path::new(&dir).join("model.ckpt"), Some(1), |inner| {
+            Budgeted {
+                inner,
+                budget: 100,
+                spent: Spent::Hang,
+            }
+        });
+        unreachable!("the stalled save returned {stalled:?}");
+    }
+    let dir = scratch("killed");
+    let good = saver.save(&s, dir.join("model.ckpt"), Some(1)).unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "a_save_killed_halfway_is_cleaned_up_by_the_next",
+            "--exact",
+            "--test-threads=1",
+        ])
+        .env(STALL_DIR, &dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let others = |dir: &Path| -> Vec<String> {
+        files(dir)
+            .into_iter()
+            .filter(|f| f != "checkpoint" && !f.ends_with(".npz"))
+            .collect()
+    };
+    // Wait for the child's temporary file to hold its 100 bytes.
+    let started = std::time::Instant::now();
+    let temp = loop {
+        let temps = others(&dir);
+        if let [t] = &temps[..] {
+            if std::fs::metadata(dir.join(t)).unwrap().len() == 100 {
+                break t.clone();
+            }
+        }
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the child's save never started: {:?}",
+            files(&dir)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    // A save in progress (the child holds its file's lock) is left alone.
+    saver.save(&s, dir.join("model.ckpt"), Some(1)).unwrap();
+    assert_eq!(others(&dir), vec![temp.clone()]);
+    child.kill().unwrap(); // SIGKILL: the child cannot clean up
+    child.wait().unwrap();
+    // The next save of another target leaves it; of the same target removes it.
+    saver.save(&s, dir.join("model.ckpt"), Some(2)).unwrap();
+    assert_eq!(others(&dir), vec![temp]);
+    saver.save(&s, dir.join("model.ckpt"), Some(1)).unwrap();
+    assert_eq!(
+        files(&dir),
+        vec!["checkpoint", "model.ckpt-1.npz", "model.ckpt-2.npz"]
+    );
+    let mut fresh = Session::new(&g);
+    saver.restore(&mut fresh, &good).unwrap();
+    assert_eq!(w_value(&fresh, w), 1.0);
     drop((s, fresh));
     std::fs::remove_dir_all(&dir).unwrap();
 }

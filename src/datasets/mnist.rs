@@ -27,8 +27,10 @@ mod download;
 mod idx;
 
 pub use dataset::DataSet;
-pub use download::{maybe_download, RemoteFile, Source, DEFAULT_BASE_URL};
-pub use idx::{read_idx_images, read_idx_labels, IdxImages, IMAGES_MAGIC, LABELS_MAGIC};
+pub use download::{maybe_download, RemoteFile, Source, DEFAULT_BASE_URL, MAX_DOWNLOAD_BYTES};
+pub use idx::{
+    read_idx_images, read_idx_labels, IdxImages, IMAGES_MAGIC, LABELS_MAGIC, MAX_IDX_BYTES,
+};
 
 use crate::{Error, Result};
 use ndarray::Array2;
@@ -243,16 +245,7 @@ pub fn read_data_sets_with(dir: impl AsRef<Path>, options: &Options) -> Result<D
 /// together: 28x28 images, as many labels as images, every label a digit.
 fn read_pair(dir: &Path, images: &str, labels: &str) -> Result<(IdxImages, Vec<u8>)> {
     let (images_path, labels_path) = (dir.join(images), dir.join(labels));
-    let images = read_idx_images(&images_path)?;
-    if (images.rows, images.cols) != (IMAGE_SIZE, IMAGE_SIZE) {
-        return Err(bad(
-            &images_path,
-            format!(
-                "images are {}x{}, MNIST's are {IMAGE_SIZE}x{IMAGE_SIZE}",
-                images.rows, images.cols
-            ),
-        ));
-    }
+    let images = idx::read_images(&images_path, Some((IMAGE_SIZE, IMAGE_SIZE)))?;
     let labels_read = read_idx_labels(&labels_path)?;
     if labels_read.len() != images.count {
         return Err(bad(

@@ -23,6 +23,7 @@
 //! ```
 
 mod clip;
+mod npz;
 mod optimizer;
 mod optimizers;
 mod saver;

@@ -1,22 +1,29 @@
 //! Checkpoints: variable values saved by name to a NumPy `.npz` file
 //! (`np.load("model.ckpt-1000.npz")["layer1/W"]` reads one), plus a small
 //! `checkpoint` index file as TF's. A save never destroys the last good
-//! checkpoint: each file is written to a temporary file in the same
-//! directory, flushed, synced and renamed over the target (then the
-//! directory is synced), so a crash leaves the old file or the new one.
+//! checkpoint: each file is written to a temporary file of its own in the
+//! same directory, flushed, synced and renamed over the target (then the
+//! directory is synced), so a crash leaves the old file or the new one,
+//! and saves on several threads or processes never share a temporary file.
+//! Savers sharing a directory update its index under a lock, so the index
+//! only ever names files that exist.
 
+use super::npz::{write_npz, NpzFile};
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Tensor};
 use crate::session::Session;
 use crate::value::Value;
-use ndarray::ArrayD;
-use ndarray_npy::{NpzReader, NpzWriter, ReadNpyError, ReadNpzError};
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 /// The name of the index file in a checkpoint directory.
 const INDEX: &str = "checkpoint";
+
+/// A temporary file of target `NAME` is `.NAME.XXXXXX.tmp` (six random
+/// letters and digits).
+const TEMP_SUFFIX: &str = ".tmp";
+const TEMP_RANDOM: usize = 6;
 
 /// Where a checkpoint's bytes go: the temporary file, possibly wrapped
 /// (buffering; fault injection in tests). `into_file` flushes and
@@ -40,6 +47,16 @@ impl CheckpointSink for BufWriter<File> {
 
 /// `tf.train.Saver`: saves and restores a set of variables, keyed by
 /// variable name.
+///
+/// Saves may run on several threads or processes at once, even to the
+/// same path: each writes its own temporary file `.NAME.XXXXXX.tmp`, held
+/// under an exclusive lock (`File::lock`) until it is renamed into place.
+/// A temporary file left by a save that died (unlocked, not empty) is
+/// removed by the next save of the same target. Savers sharing a directory
+/// rewrite its `checkpoint` index and delete the checkpoints beyond
+/// `max_to_keep` under an exclusive lock on the directory (Unix): the index
+/// lists only files that exist, and a reader that takes a shared lock on
+/// the directory sees every file it names.
 ///
 /// ```
 /// use tensorgraph::{feed, train::{latest_checkpoint, Saver}, DType, Graph, Session};
@@ -144,21 +161,18 @@ impl Saver {
         let dir = parent_dir(save_path);
         let target = dir.join(&file_name);
         let values = self.values(sess)?;
-        write_atomically(&target, |file| {
-            let sink = wrap(file);
-            let mut npz = NpzWriter::new(sink);
-            for (name, value) in &values {
-                add_value(&mut npz, name, value)?;
-            }
-            npz.finish().map_err(std::io::Error::other)?.into_file()
-        })?;
+        write_atomically(&target, |file| write_npz(wrap(file), &values)?.into_file())?;
+        let _lock = lock_dir(&dir).map_err(|e| io(&dir, e))?;
         self.kept.retain(|p| p != &target);
         self.kept.push(target.clone());
+        // Another saver sharing the names may have deleted some, even this one.
+        self.kept.retain(|p| p.exists());
         let mut doomed = Vec::new();
         if self.max_to_keep > 0 && self.kept.len() > self.max_to_keep {
             let n = self.kept.len() - self.max_to_keep;
             doomed = self.kept.drain(..n).collect();
         }
+        // The index that named the doomed files is replaced before they go.
         self.write_index(&dir)?;
         for old in doomed {
             match std::fs::remove_file(&old) {
@@ -177,7 +191,8 @@ impl Saver {
             .collect()
     }
 
-    /// Rewrites `dir/checkpoint`: the latest checkpoint, then all kept.
+    /// Rewrites `dir/checkpoint`: the latest checkpoint, then all kept
+    /// (under the directory's lock, with every kept file present).
     fn write_index(&self, dir: &Path) -> Result<()> {
         let rel = |p: &PathBuf| -> String {
             p.file_name()
@@ -203,9 +218,10 @@ impl Saver {
     ///
     /// # Errors
     /// [`Error::Io`] when the file cannot be opened; [`Error::BadFile`]
-    /// when it is not a readable `.npz` or does not match the variables
-    /// (the message lists every missing name and every dtype or shape
-    /// that differs).
+    /// when it is not a readable `.npz` (an array whose header claims more
+    /// than the file holds is refused before anything is allocated for it)
+    /// or does not match the variables (the message lists every missing
+    /// name and every dtype or shape that differs).
     pub fn restore(&self, sess: &mut Session<'_>, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         let file = File::open(path).map_err(|e| io(path, e))?;
@@ -226,11 +242,8 @@ impl Saver {
             path: label.to_string(),
             reason,
         };
-        let mut npz =
-            NpzReader::new(reader).map_err(|e| bad(format!("not a readable .npz file: {e}")))?;
-        let names = npz
-            .names()
-            .map_err(|e| bad(format!("not a readable .npz file: {e}")))?;
+        let mut npz = NpzFile::new(reader, label)?;
+        let names = npz.names();
         let mut problems = Vec::new();
         let mut loaded = Vec::with_capacity(self.vars.len());
         for (name, var) in &self.vars {
@@ -239,8 +252,7 @@ impl Saver {
                 continue;
             }
             let spec = var.spec();
-            let value =
-                read_value(&mut npz, name).map_err(|e| bad(format!("array `{name}`: {e}")))?;
+            let value = npz.read(name)?;
             if value.dtype() != spec.dtype {
                 problems.push(format!(
                     "`{name}` is {} in the file but {} in the graph",
@@ -284,9 +296,9 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// Writes `target` through `write` (given a fresh temporary file in the
-/// same directory, returning it flushed), syncs it, renames it over
-/// `target` and syncs the directory. On failure the temporary file is
+/// Writes `target` through `write` (given a fresh temporary file of its
+/// own in the same directory, returning it flushed), syncs it, renames it
+/// over `target` and syncs the directory. On failure the temporary file is
 /// removed and `target` is untouched.
 fn write_atomically(
     target: &Path,
@@ -297,17 +309,72 @@ fn write_atomically(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = File::create(&tmp)
-        .and_then(write)
-        .and_then(|f| f.sync_all())
-        .and_then(|()| std::fs::rename(&tmp, target));
-    if let Err(e) = result {
-        // Best effort: the temporary file is garbage whatever happened.
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io(target, e));
-    }
+    let prefix = format!(".{name}.");
+    remove_stale_temps(&dir, &prefix);
+    let mut builder = tempfile::Builder::new();
+    builder
+        .prefix(&prefix)
+        .suffix(TEMP_SUFFIX)
+        .rand_bytes(TEMP_RANDOM);
+    // As `File::create` would make it (tempfile's default is owner-only).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let result = builder.tempfile_in(&dir).and_then(|tmp| {
+        let (file, tmp) = tmp.into_parts();
+        // Held until the rename: a locked temporary file is a save in
+        // progress, never stale. `tmp` removes the file if anything fails.
+        file.lock()?;
+        let file = write(file)?;
+        file.sync_all()?;
+        tmp.persist(target)?;
+        Ok(())
+    });
+    result.map_err(|e| io(target, e))?;
     sync_dir(&dir).map_err(|e| io(&dir, e))
+}
+
+/// Removes the temporary files of a target (`{prefix}XXXXXX.tmp`) left by
+/// saves that died: not empty (a save locks its file before writing) and
+/// not locked (the lock of a process that dies is released). Best effort:
+/// a file that cannot be checked or removed is left for a later save.
+fn remove_stale_temps(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let random = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|n| n.strip_suffix(TEMP_SUFFIX));
+        let Some(random) = random else {
+            continue;
+        };
+        if random.len() != TEMP_RANDOM || !random.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
+        if file.metadata().is_ok_and(|m| m.len() > 0) && file.try_lock().is_ok() {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+/// Takes the directory's exclusive lock, held while the returned handle lives.
+#[cfg(unix)]
+fn lock_dir(dir: &Path) -> std::io::Result<File> {
+    let handle = File::open(dir)?;
+    handle.lock()?;
+    Ok(handle)
+}
+
+/// Directories cannot be opened here: savers sharing one are not serialized.
+#[cfg(not(unix))]
+fn lock_dir(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -318,51 +385,6 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn sync_dir(_dir: &Path) -> std::io::Result<()> {
     Ok(())
-}
-
-fn add_value<W: Write + Seek>(
-    npz: &mut NpzWriter<W>,
-    name: &str,
-    value: &Value,
-) -> std::io::Result<()> {
-    let r = crate::with_array!(value, a => npz.add_array(name, a));
-    r.map_err(std::io::Error::other)
-}
-
-/// Reads array `name` whatever its dtype (one of the five).
-fn read_value<R: Read + Seek>(
-    npz: &mut NpzReader<R>,
-    name: &str,
-) -> std::result::Result<Value, String> {
-    fn attempt<R: Read + Seek, T>(
-        npz: &mut NpzReader<R>,
-        name: &str,
-    ) -> std::result::Result<Option<ArrayD<T>>, String>
-    where
-        T: ndarray_npy::ReadableElement,
-    {
-        match npz.by_name::<ndarray::OwnedRepr<T>, ndarray::IxDyn>(name) {
-            Ok(a) => Ok(Some(a)),
-            Err(ReadNpzError::Npy(ReadNpyError::WrongDescriptor(_))) => Ok(None),
-            Err(e) => Err(e.to_string()),
-        }
-    }
-    if let Some(a) = attempt::<R, f32>(npz, name)? {
-        return Ok(Value::F32(a));
-    }
-    if let Some(a) = attempt::<R, f64>(npz, name)? {
-        return Ok(Value::F64(a));
-    }
-    if let Some(a) = attempt::<R, i32>(npz, name)? {
-        return Ok(Value::I32(a));
-    }
-    if let Some(a) = attempt::<R, i64>(npz, name)? {
-        return Ok(Value::I64(a));
-    }
-    if let Some(a) = attempt::<R, bool>(npz, name)? {
-        return Ok(Value::Bool(a));
-    }
-    Err("its dtype is not one of float32, float64, int32, int64, bool".into())
 }
 
 /// `tf.train.latest_checkpoint(dir)`: the most recent checkpoint recorded

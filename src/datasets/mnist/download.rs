@@ -1,10 +1,12 @@
 //! Fetching the MNIST files when they are not on disk.
 //!
 //! Invariant: a file appears under its final name only complete and with
-//! the expected SHA-256. Each download streams into a temporary file in the
-//! target directory (hashing as it goes), is fsynced, checked, and renamed
-//! into place; on any failure the temporary file is removed.
+//! the expected SHA-256, and no download writes more than its source's
+//! [`max_bytes`](Source::max_bytes). Each download streams into a temporary
+//! file in the target directory (hashing as it goes), is fsynced, checked,
+//! and renamed into place; on any failure the temporary file is removed.
 
+use super::idx::MAX_IDX_BYTES;
 use super::{TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
 use crate::{Error, Result};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -16,6 +18,11 @@ use std::time::Duration;
 
 /// The public mirror TF's `read_data_sets` downloads from.
 pub const DEFAULT_BASE_URL: &str = "https://storage.googleapis.com/cvdf-datasets/mnist/";
+
+/// The default [`Source::max_bytes`]: the largest gzip of an IDX file the
+/// reader accepts ([`MAX_IDX_BYTES`], plus room for gzip's framing of
+/// incompressible data), about 1 GiB. MNIST's largest file is 9.9 MB.
+pub const MAX_DOWNLOAD_BYTES: u64 = MAX_IDX_BYTES as u64 + (1 << 20);
 
 /// SHA-256 of the four original MNIST `.gz` files, in the order
 /// train images, train labels, test images, test labels.
@@ -48,7 +55,8 @@ pub struct RemoteFile {
     pub sha256: String,
 }
 
-/// Where missing files come from: a base URL and the files with their digests.
+/// Where missing files come from: a base URL, the files with their
+/// digests, and how large a file may be.
 ///
 /// ```
 /// use tensorgraph::datasets::mnist::{Source, DEFAULT_BASE_URL};
@@ -56,6 +64,7 @@ pub struct RemoteFile {
 /// let standard = Source::default();
 /// assert_eq!(standard.base_url, DEFAULT_BASE_URL);
 /// assert_eq!(standard.files.len(), 4);
+/// assert_eq!(standard.max_bytes, tensorgraph::datasets::mnist::MAX_DOWNLOAD_BYTES);
 /// let mirror = Source::standard_files("http://localhost:8000/mnist/");
 /// assert_eq!(mirror.files, standard.files);
 /// ```
@@ -65,6 +74,10 @@ pub struct Source {
     pub base_url: String,
     /// The files to fetch when absent, with their digests.
     pub files: Vec<RemoteFile>,
+    /// The most bytes one download may take: a server announcing more is
+    /// refused before the body is read, and one sending more is cut off
+    /// there (default [`MAX_DOWNLOAD_BYTES`]).
+    pub max_bytes: u64,
 }
 
 impl Source {
@@ -85,6 +98,7 @@ impl Source {
                     sha256: sha256.to_owned(),
                 })
                 .collect(),
+            max_bytes: MAX_DOWNLOAD_BYTES,
         }
     }
 }
@@ -101,8 +115,8 @@ impl Default for Source {
 /// left alone and not re-hashed; the IDX reader checks their contents.
 ///
 /// A download whose SHA-256 differs from the expected one is an
-/// [`Error::BadFile`] naming the file and both digests, and leaves nothing
-/// behind. A progress bar is drawn on stderr when it is a terminal.
+/// [`Error::BadFile`] naming the file and both digests, and so is one
+/// larger than [`Source::max_bytes`]; neither leaves anything behind. A progress bar is drawn on stderr when it is a terminal.
 ///
 /// ```no_run
 /// use tensorgraph::datasets::mnist::{maybe_download, Source};
@@ -127,12 +141,13 @@ pub fn maybe_download(dir: impl AsRef<Path>, source: &Source) -> Result<()> {
         .build()
         .new_agent();
     for file in missing {
-        download(&agent, dir, &source.base_url, file)?;
+        download(&agent, dir, source, file)?;
     }
     Ok(())
 }
 
-fn download(agent: &ureq::Agent, dir: &Path, base_url: &str, file: &RemoteFile) -> Result<()> {
+fn download(agent: &ureq::Agent, dir: &Path, source: &Source, file: &RemoteFile) -> Result<()> {
+    let (base_url, max) = (source.base_url.as_str(), source.max_bytes);
     let name = file.name.as_str();
     if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
         return Err(Error::InvalidArgument(format!(
@@ -153,6 +168,16 @@ fn download(agent: &ureq::Agent, dir: &Path, base_url: &str, file: &RemoteFile) 
     eprintln!("Downloading {url} to {}", dest.display());
     let response = agent.get(&url).call().map_err(|e| net_error(e.into_io()))?;
     let body = response.into_body();
+    let too_large = |what: String| Error::BadFile {
+        path: dest.display().to_string(),
+        reason: format!(
+            "download from {url} is larger than the {max} bytes allowed \
+             (Source::max_bytes): {what}; the download was discarded"
+        ),
+    };
+    if let Some(announced) = body.content_length().filter(|&n| n > max) {
+        return Err(too_large(format!("the server announces {announced} bytes")));
+    }
     let bar = progress_bar(body.content_length(), name);
     let mut reader = body.into_reader();
 
@@ -172,9 +197,13 @@ fn download(agent: &ureq::Agent, dir: &Path, base_url: &str, file: &RemoteFile) 
                 return Err(net_error(e));
             }
         };
+        total += n as u64;
+        if total > max {
+            bar.abandon();
+            return Err(too_large("the server sent more".into()));
+        }
         hasher.update(&buf[..n]);
         out.write_all(&buf[..n]).map_err(|e| io_error(&part, e))?;
-        total += n as u64;
         bar.inc(n as u64);
     }
     out.sync_all().map_err(|e| io_error(&part, e))?;

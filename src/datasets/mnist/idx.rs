@@ -1,15 +1,20 @@
 //! Reader for gzip-compressed IDX files, the format MNIST is distributed in.
 //!
-//! Invariant: a successful read returns exactly what the header declares.
-//! The header is checked before anything large is allocated, the whole gzip
-//! stream is read (so its CRC is verified), and every problem with the bytes
-//! (not gzip, corrupt, truncated, wrong kind of file, trailing data) is an
-//! [`Error::BadFile`] naming the file. Nothing here panics on bad data.
+//! Invariant: a successful read returns exactly what the header declares,
+//! and nothing is decompressed or allocated beyond what the file holds.
+//! The IDX header is decoded first and its claim checked before the body
+//! is touched: against [`MAX_IDX_BYTES`], against the image size the caller
+//! expects, and against the uncompressed size the gzip trailer records. The
+//! body is then streamed up to the claim; the gzip stream must end right
+//! there (so its CRC is verified) and the file right after that one gzip
+//! member. Every problem with the bytes (not gzip, corrupt, truncated, too
+//! large, wrong kind of file, trailing data) is an [`Error::BadFile`] naming
+//! the file. Nothing here panics on bad data.
 
 use crate::{Error, Result};
-use flate2::read::GzDecoder;
+use flate2::bufread::GzDecoder;
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// Magic number of an IDX file of unsigned-byte images (`0x00000803`).
@@ -18,8 +23,13 @@ pub const IMAGES_MAGIC: u32 = 0x0803;
 /// Magic number of an IDX file of unsigned-byte labels (`0x00000801`).
 pub const LABELS_MAGIC: u32 = 0x0801;
 
-/// Preallocate at most this much for pixel data: a corrupt header cannot
-/// make us reserve gigabytes, yet MNIST's 47 MB fit without regrowth.
+/// The largest payload (pixels or labels) an IDX file may declare: 1 GiB,
+/// twice the largest of the MNIST family (EMNIST ByClass's 697,932 training
+/// images, 547 MB). A header declaring more is refused before reading on.
+pub const MAX_IDX_BYTES: usize = 1 << 30;
+
+/// Preallocate at most this much for the payload, whatever the header and
+/// the trailer say: MNIST's 47 MB fit without regrowth.
 const MAX_PREALLOC: usize = 64 << 20;
 
 /// Images read from an IDX file: `count` images of `rows` x `cols` pixels,
@@ -46,20 +56,24 @@ pub struct IdxImages {
 /// # Ok::<(), tensorgraph::Error>(())
 /// ```
 pub fn read_idx_images(path: impl AsRef<Path>) -> Result<IdxImages> {
-    let mut file = IdxFile::open(path.as_ref())?;
+    read_images(path.as_ref(), None)
+}
+
+/// [`read_idx_images`], refusing (before reading the pixels) images that
+/// are not `rows x cols` when `expected` is `Some((rows, cols))`.
+pub(super) fn read_images(path: &Path, expected: Option<(usize, usize)>) -> Result<IdxImages> {
+    let mut file = IdxFile::open(path)?;
     file.expect_magic(IMAGES_MAGIC)?;
     let count = file.read_u32("image count")?;
     let rows = file.read_u32("row count")?;
     let cols = file.read_u32("column count")?;
-    let len = count
-        .checked_mul(rows)
-        .and_then(|n| n.checked_mul(cols))
-        .ok_or_else(|| {
-            file.bad(format!(
-                "header declares {count} images of {rows}x{cols} pixels, which is too large"
-            ))
-        })?;
-    let pixels = file.read_body(len, || format!("{count} images of {rows}x{cols} pixels"))?;
+    if let Some((r, c)) = expected.filter(|&e| e != (rows, cols)) {
+        return Err(file.bad(format!(
+            "images are {rows}x{cols}, but {r}x{c} were expected"
+        )));
+    }
+    let declared = format!("{count} images of {rows}x{cols} pixels");
+    let pixels = file.read_body(&[count, rows, cols], &declared)?;
     Ok(IdxImages {
         count,
         rows,
@@ -84,25 +98,40 @@ pub fn read_idx_labels(path: impl AsRef<Path>) -> Result<Vec<u8>> {
     let mut file = IdxFile::open(path.as_ref())?;
     file.expect_magic(LABELS_MAGIC)?;
     let count = file.read_u32("label count")?;
-    file.read_body(count, || format!("{count} labels"))
+    file.read_body(&[count], &format!("{count} labels"))
 }
 
 /// An open gzip stream plus the path, for error messages.
 struct IdxFile {
     path: String,
     stream: GzDecoder<BufReader<File>>,
+    /// The gzip trailer's ISIZE: the uncompressed size modulo 2^32 (`None`
+    /// when the file is too short to have one).
+    recorded: Option<u32>,
 }
 
 impl IdxFile {
     fn open(path: &Path) -> Result<Self> {
         let display = path.display().to_string();
-        let file = File::open(path).map_err(|source| Error::Io {
+        let io_error = |source| Error::Io {
             path: display.clone(),
             source,
-        })?;
+        };
+        let mut file = File::open(path).map_err(io_error)?;
+        let len = file.metadata().map_err(io_error)?.len();
+        let mut recorded = None;
+        if len >= 4 {
+            let mut trailer = [0u8; 4];
+            file.seek(SeekFrom::End(-4))
+                .and_then(|_| file.read_exact(&mut trailer))
+                .and_then(|()| file.rewind())
+                .map_err(io_error)?;
+            recorded = Some(u32::from_le_bytes(trailer));
+        }
         Ok(IdxFile {
             path: display,
             stream: GzDecoder::new(BufReader::new(file)),
+            recorded,
         })
     }
 
@@ -176,26 +205,54 @@ impl IdxFile {
         }))
     }
 
-    /// Reads exactly `len` bytes of payload, then checks that the stream
-    /// ends there (which also makes the decoder verify the gzip CRC).
-    fn read_body(&mut self, len: usize, declared: impl Fn() -> String) -> Result<Vec<u8>> {
+    /// Reads the payload of `dims` (its size the product), after checking
+    /// the size against [`MAX_IDX_BYTES`] and the gzip trailer; then checks
+    /// that the gzip stream ends there (which makes the decoder verify the
+    /// CRC) and that the file ends with it.
+    fn read_body(&mut self, dims: &[usize], declared: &str) -> Result<Vec<u8>> {
+        let claimed = dims.iter().map(|&d| d as u128).product::<u128>();
+        let len = usize::try_from(claimed)
+            .ok()
+            .filter(|&n| n <= MAX_IDX_BYTES)
+            .ok_or_else(|| {
+                self.bad(format!(
+                    "the header declares {declared} ({claimed} bytes of data), more than the \
+                     {MAX_IDX_BYTES} bytes an IDX file may hold"
+                ))
+            })?;
+        // The magic number and one word per dimension precede the payload.
+        // The total is below 2^32, so an honest trailer records it exactly.
+        let total = 4 * (1 + dims.len() as u64) + len as u64;
+        if self.recorded != Some(total as u32) {
+            let recorded = self.recorded.map_or("no".into(), |r| r.to_string());
+            return Err(self.bad(format!(
+                "the header declares {declared} ({len} bytes of data, {total} with the header) \
+                 but the gzip trailer records {recorded} bytes: the file is truncated, has \
+                 trailing data or is not a single gzip member"
+            )));
+        }
         let mut body = Vec::with_capacity(len.min(MAX_PREALLOC));
-        let limit = u64::try_from(len).unwrap_or(u64::MAX);
-        let read = (&mut self.stream).take(limit).read_to_end(&mut body);
+        let read = (&mut self.stream).take(len as u64).read_to_end(&mut body);
         read.map_err(|e| self.read_error(e))?;
         if body.len() < len {
             return Err(self.bad(format!(
-                "truncated: the header declares {} ({len} bytes of data) but only {} bytes follow",
-                declared(),
+                "truncated: the header declares {declared} ({len} bytes of data) but only {} \
+                 bytes follow",
                 body.len()
             )));
         }
-        let mut extra = [0u8; 1];
-        if self.fill(&mut extra)? > 0 {
+        if self.fill(&mut [0u8; 1])? > 0 {
             return Err(self.bad(format!(
-                "trailing data: more bytes follow the {} the header declares",
-                declared()
+                "trailing data: more bytes follow the {declared} the header declares"
             )));
+        }
+        let after = self
+            .stream
+            .get_mut()
+            .fill_buf()
+            .map(|rest| !rest.is_empty());
+        if after.map_err(|e| self.read_error(e))? {
+            return Err(self.bad("trailing data: more bytes follow the gzip member".into()));
         }
         Ok(body)
     }
