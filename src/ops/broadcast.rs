@@ -362,4 +362,10 @@ impl GradCtx<'_> {
     pub fn dy(&self, i: usize) -> Tensor {
         self.grads[i].unwrap_or_else(|| zeros_like(self.outputs[i]))
     }
+
+    /// The gradient of every output, zeros where none reaches one: what
+    /// a multi-output op's gradient (split's, unstack's) joins back up.
+    pub(crate) fn dys(&self) -> Vec<Tensor> {
+        (0..self.outputs.len()).map(|i| self.dy(i)).collect()
+    }
 }

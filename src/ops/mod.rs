@@ -10,23 +10,28 @@ mod activation;
 mod array;
 mod broadcast;
 mod compare;
+mod concat;
 mod conv;
 mod dropout;
 pub(crate) mod element;
 mod elementwise;
+mod extreme;
 mod fused;
 mod gather;
-mod join;
+mod input;
 mod loss;
 pub(crate) mod math;
 mod matmul;
 mod nn;
 mod operators;
+mod pad;
 mod pool;
 mod random;
 mod reduce;
+mod reshape;
 pub(crate) mod scratch;
 mod slicing;
+mod stack;
 mod state;
 pub(crate) mod training;
 
@@ -34,23 +39,28 @@ pub use activation::*;
 pub use array::*;
 pub use broadcast::*;
 pub use compare::*;
+pub use concat::*;
 pub(crate) use conv::fused_conv2d;
 pub use conv::*;
 pub use dropout::*;
 pub use element::Float;
 pub use elementwise::*;
+pub use extreme::*;
 pub(crate) use fused::{fused_matmul, in_fused, not_a_graph_node};
 pub use gather::*;
-pub use join::*;
+pub use input::*;
 pub use loss::*;
 pub use math::*;
 pub use matmul::*;
 pub use nn::*;
+pub use pad::*;
 pub use pool::*;
 pub(crate) use pool::{fused_max_pool_relu_grad, max_pool_attrs};
 pub use random::*;
 pub use reduce::*;
+pub use reshape::*;
 pub use slicing::*;
+pub use stack::*;
 pub use state::*;
 
 use crate::op::OpKind;
@@ -62,20 +72,25 @@ pub fn registry() -> Vec<&'static OpKind> {
         array::KINDS,
         broadcast::KINDS,
         compare::KINDS,
+        concat::KINDS,
         conv::KINDS,
         elementwise::KINDS,
+        extreme::KINDS,
         fused::KINDS,
         gather::KINDS,
-        join::KINDS,
+        input::KINDS,
         dropout::KINDS,
         loss::KINDS,
         math::KINDS,
         matmul::KINDS,
         nn::KINDS,
+        pad::KINDS,
         pool::KINDS,
         random::KINDS,
         reduce::KINDS,
+        reshape::KINDS,
         slicing::KINDS,
+        stack::KINDS,
         state::KINDS,
         training::KINDS,
     ]
