@@ -25,7 +25,9 @@
 //! ```
 
 #![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
+mod cpu;
 pub mod datasets;
 pub mod dtype;
 mod error;
