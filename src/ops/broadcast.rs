@@ -112,7 +112,7 @@ fn same_dtype(inputs: &[TensorSpec]) -> Result<(), String> {
 
 /// Sums `a` down to `shape` (the inverse of broadcasting `shape` up to
 /// `a`'s shape).
-pub fn sum_to_shape<T: Float>(a: &ArrayD<T>, shape: &[usize]) -> Result<ArrayD<T>, String> {
+fn sum_to_shape<T: Float>(a: &ArrayD<T>, shape: &[usize]) -> Result<ArrayD<T>, String> {
     if a.shape() == shape {
         return Ok(a.clone());
     }

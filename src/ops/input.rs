@@ -16,9 +16,9 @@ op_kinds! {
 
 /// A value supplied by the feed of each run.
 #[derive(Debug)]
-pub struct Placeholder {
+pub(crate) struct Placeholder {
     /// The dtype and static shape fed values must have.
-    pub spec: TensorSpec,
+    pub(crate) spec: TensorSpec,
 }
 
 impl Op for Placeholder {
@@ -37,7 +37,7 @@ impl Op for Placeholder {
 
 /// Passes its default through unless fed.
 #[derive(Debug)]
-pub struct PlaceholderWithDefault {
+struct PlaceholderWithDefault {
     shape: Shape,
 }
 
@@ -69,9 +69,9 @@ impl Op for PlaceholderWithDefault {
 
 /// A value baked into the graph.
 #[derive(Debug)]
-pub struct Const {
+pub(crate) struct Const {
     /// The value.
-    pub value: Value,
+    pub(crate) value: Value,
 }
 
 impl Op for Const {

@@ -104,7 +104,7 @@ pub struct Axes(pub Option<Vec<isize>>);
 
 impl Axes {
     /// Resolves the axes against a rank: sorted, deduplicated, non-negative.
-    pub fn resolve(&self, rank: usize) -> Result<Vec<usize>, String> {
+    pub(crate) fn resolve(&self, rank: usize) -> Result<Vec<usize>, String> {
         match &self.0 {
             None => Ok((0..rank).collect()),
             Some(list) => {
@@ -121,7 +121,7 @@ impl Axes {
 }
 
 /// A possibly negative axis made non-negative, or an error naming it.
-pub fn normalize_axis(axis: isize, rank: usize) -> Result<usize, String> {
+pub(crate) fn normalize_axis(axis: isize, rank: usize) -> Result<usize, String> {
     let r = rank as isize;
     if axis < -r || axis >= r {
         return Err(format!("axis {axis} is out of range for rank {rank}"));

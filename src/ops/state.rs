@@ -18,9 +18,9 @@ op_kinds! {
 
 /// A variable: its value lives in each session's variable store.
 #[derive(Debug)]
-pub struct Variable {
+pub(crate) struct Variable {
     /// Index in the session's variable store.
-    pub id: usize,
+    pub(crate) id: usize,
     spec: TensorSpec,
 }
 
@@ -47,7 +47,7 @@ enum AssignMode {
 
 /// `var = value`, `var += value` or `var -= value`.
 #[derive(Debug)]
-pub struct Assign {
+struct Assign {
     var: [usize; 1],
     spec: TensorSpec,
     mode: AssignMode,
@@ -133,7 +133,7 @@ impl Op for Assign {
 
 /// Does nothing; with control inputs it groups effects (`tf.group`).
 #[derive(Debug)]
-pub struct NoOp;
+pub(crate) struct NoOp;
 
 impl Op for NoOp {
     fn kind(&self) -> &'static OpKind {
