@@ -1,10 +1,11 @@
 //! The kernels that dominate the benchmarks, run through a session (one
 //! node per run, fetched as an op so nothing is copied out): matmul at
 //! the MLP's shapes, forward and backward (transposed operands are views,
-//! not copies), and conv2d at the CNN's; and `tensorgraph::gemm::sgemm`
-//! against matrixmultiply (ndarray's `general_mat_mul`) on one thread at
-//! the same shapes, in the layouts the MLP uses them; max pooling and its
-//! gradient at the CNN's shapes.
+//! not copies), and conv2d at the CNN's; and the crate's `sgemm` (reached
+//! through the hidden `tensorgraph::__bench`) against matrixmultiply
+//! (ndarray's `general_mat_mul`) on one thread at the same shapes, in the
+//! layouts the MLP uses them; max pooling and its gradient at the CNN's
+//! shapes.
 //!
 //! `cargo bench --bench kernels` (`-- gemm/` for the GEMM comparison)
 
@@ -12,7 +13,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayD, IxDyn};
 use std::time::Duration;
-use tensorgraph::gemm::{sgemm, Epilogue};
+use tensorgraph::__bench::{sgemm, Epilogue};
 use tensorgraph::ops::{conv2d, matmul, max_pool, Padding};
 use tensorgraph::{feed, gradients_with_grad_ys, DType, Graph, Session, Tensor};
 

@@ -37,19 +37,8 @@ pub fn prefetch_rows<T>(data: ArrayView2<'_, T>, rows: &[usize]) {
         // Strided rows (a transposed view) are left alone.
         if let Some(row) = data.row(r).to_slice() {
             for line in row.chunks(per_line) {
-                prefetch(line.as_ptr().cast());
+                crate::cpu::prefetch(&line[0]);
             }
         }
     }
-}
-
-#[inline(always)]
-fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }

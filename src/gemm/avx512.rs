@@ -89,7 +89,9 @@ impl Mat {
     ///
     /// `(i, j)` is inside the matrix.
     unsafe fn at(self, i: usize, j: usize) -> *const f32 {
-        self.ptr.offset(i as isize * self.rs + j as isize * self.cs)
+        // SAFETY: `(i, j)` is inside the matrix (the caller's promise), so the
+        // offset stays inside its allocation.
+        unsafe { self.ptr.offset(i as isize * self.rs + j as isize * self.cs) }
     }
 }
 
@@ -271,13 +273,17 @@ fn transposed(
 ///
 /// As for [`kernel`].
 unsafe fn tile<const DIRECT: bool>(a: *const f32, rsa: isize, panel_b: &[f32], dest: &Dest) {
-    match (dest.cols > 16, dest.rows) {
-        (true, 0..=4) => kernel::<2, DIRECT, 4>(a, rsa, panel_b, dest),
-        (true, 5..=8) => kernel::<2, DIRECT, 8>(a, rsa, panel_b, dest),
-        (true, _) => kernel::<2, DIRECT, MR>(a, rsa, panel_b, dest),
-        (false, 0..=4) => kernel::<1, DIRECT, 4>(a, rsa, panel_b, dest),
-        (false, 5..=8) => kernel::<1, DIRECT, 8>(a, rsa, panel_b, dest),
-        (false, _) => kernel::<1, DIRECT, MR>(a, rsa, panel_b, dest),
+    // SAFETY: the caller upholds `kernel`'s contract, and each arm picks
+    // the kernel whose vectors (`NV`) and rows (`ROWS`) cover `dest`'s.
+    unsafe {
+        match (dest.cols > 16, dest.rows) {
+            (true, 0..=4) => kernel::<2, DIRECT, 4>(a, rsa, panel_b, dest),
+            (true, 5..=8) => kernel::<2, DIRECT, 8>(a, rsa, panel_b, dest),
+            (true, _) => kernel::<2, DIRECT, MR>(a, rsa, panel_b, dest),
+            (false, 0..=4) => kernel::<1, DIRECT, 4>(a, rsa, panel_b, dest),
+            (false, 5..=8) => kernel::<1, DIRECT, 8>(a, rsa, panel_b, dest),
+            (false, _) => kernel::<1, DIRECT, MR>(a, rsa, panel_b, dest),
+        }
     }
 }
 
@@ -309,40 +315,45 @@ unsafe fn kernel<const NV: usize, const DIRECT: bool, const ROWS: usize>(
     panel_b: &[f32],
     dest: &Dest,
 ) {
-    let kc = panel_b.len() / NR;
-    let b = panel_b.as_ptr();
-    // Element (i, p) of A's panel is at `a + i rsa + p csa`.
-    let (rsa, csa) = if DIRECT { (rsa, 1) } else { (1, MR as isize) };
-    let mut acc = [[_mm512_setzero_ps(); NV]; ROWS];
-    for p in 0..kc {
-        let mut bv = [_mm512_setzero_ps(); NV];
-        for (v, x) in bv.iter_mut().enumerate() {
-            *x = _mm512_load_ps(b.add(p * NR + 16 * v));
-        }
-        for (i, row) in acc.iter_mut().enumerate() {
-            let ai = _mm512_set1_ps(*a.offset(i as isize * rsa + p as isize * csa));
-            for (x, &bx) in row.iter_mut().zip(&bv) {
-                *x = _mm512_fmadd_ps(ai, bx, *x);
+    // SAFETY: the caller upholds the contract above, so every read is
+    // inside `A`'s panel, `panel_b` (aligned for `_mm512_load_ps`) or the
+    // bias, and every store inside the `rows x cols` tile of `dest`.
+    unsafe {
+        let kc = panel_b.len() / NR;
+        let b = panel_b.as_ptr();
+        // Element (i, p) of A's panel is at `a + i rsa + p csa`.
+        let (rsa, csa) = if DIRECT { (rsa, 1) } else { (1, MR as isize) };
+        let mut acc = [[_mm512_setzero_ps(); NV]; ROWS];
+        for p in 0..kc {
+            let mut bv = [_mm512_setzero_ps(); NV];
+            for (v, x) in bv.iter_mut().enumerate() {
+                *x = _mm512_load_ps(b.add(p * NR + 16 * v));
+            }
+            for (i, row) in acc.iter_mut().enumerate() {
+                let ai = _mm512_set1_ps(*a.offset(i as isize * rsa + p as isize * csa));
+                for (x, &bx) in row.iter_mut().zip(&bv) {
+                    *x = _mm512_fmadd_ps(ai, bx, *x);
+                }
             }
         }
-    }
-    let zero = _mm512_setzero_ps();
-    for (i, row) in acc.iter().enumerate().take(dest.rows) {
-        let ci = dest.c.offset(i as isize * dest.rsc);
-        for (v, &x) in row.iter().enumerate() {
-            let mask = lanes(dest.cols - 16 * v);
-            let mut y = x;
-            if dest.accumulate {
-                y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(mask, ci.add(16 * v)));
+        let zero = _mm512_setzero_ps();
+        for (i, row) in acc.iter().enumerate().take(dest.rows) {
+            let ci = dest.c.offset(i as isize * dest.rsc);
+            for (v, &x) in row.iter().enumerate() {
+                let mask = lanes(dest.cols - 16 * v);
+                let mut y = x;
+                if dest.accumulate {
+                    y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(mask, ci.add(16 * v)));
+                }
+                if let Some(bias) = dest.bias {
+                    y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(mask, bias.add(16 * v)));
+                }
+                if dest.relu {
+                    // `max(0, y)` returns its second operand for NaN.
+                    y = _mm512_max_ps(zero, y);
+                }
+                _mm512_mask_storeu_ps(ci.add(16 * v), mask, y);
             }
-            if let Some(bias) = dest.bias {
-                y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(mask, bias.add(16 * v)));
-            }
-            if dest.relu {
-                // `max(0, y)` returns its second operand for NaN.
-                y = _mm512_max_ps(zero, y);
-            }
-            _mm512_mask_storeu_ps(ci.add(16 * v), mask, y);
         }
     }
 }
@@ -356,42 +367,47 @@ unsafe fn kernel<const NV: usize, const DIRECT: bool, const ROWS: usize>(
 /// aligned and holds `nc.next_multiple_of(NR) * kc` f32s.
 #[target_feature(enable = "avx512f")]
 unsafe fn pack_b(b: Mat, pc: usize, jc: usize, kc: usize, nc: usize, dst: *mut f32) {
-    for (q, j0) in (0..nc).step_by(NR).enumerate() {
-        let w = NR.min(nc - j0);
-        let d = dst.add(q * NR * kc);
-        if b.cs == 1 || w == 1 {
-            // Rows are contiguous: masked copies.
-            let (m0, m1) = (lanes(w), lanes(w.saturating_sub(16)));
-            for p in 0..kc {
-                let s = b.at(pc + p, jc + j0);
-                _mm512_store_ps(d.add(p * NR), _mm512_maskz_loadu_ps(m0, s));
-                let hi = _mm512_maskz_loadu_ps(m1, s.wrapping_add(16));
-                _mm512_store_ps(d.add(p * NR + 16), hi);
-            }
-        } else if b.rs == 1 {
-            // Columns are contiguous: 16 x 16 transposes.
-            for h in (0..NR).step_by(16) {
-                let cols = w.saturating_sub(h).min(16);
-                for p in (0..kc).step_by(16) {
-                    let steps = 16.min(kc - p);
-                    let mut r = [_mm512_setzero_ps(); 16];
-                    for (j, x) in r.iter_mut().enumerate().take(cols) {
-                        *x = _mm512_maskz_loadu_ps(lanes(steps), b.at(pc + p, jc + j0 + h + j));
-                    }
-                    let t = transpose16(r);
-                    for (s, &x) in t.iter().enumerate().take(steps) {
-                        _mm512_store_ps(d.add((p + s) * NR + h), x);
+    // SAFETY: the caller upholds the contract above, so every read is
+    // inside the block of `b` and every store inside `dst` (aligned for
+    // `_mm512_store_ps`: panels start at multiples of `NR` f32s).
+    unsafe {
+        for (q, j0) in (0..nc).step_by(NR).enumerate() {
+            let w = NR.min(nc - j0);
+            let d = dst.add(q * NR * kc);
+            if b.cs == 1 || w == 1 {
+                // Rows are contiguous: masked copies.
+                let (m0, m1) = (lanes(w), lanes(w.saturating_sub(16)));
+                for p in 0..kc {
+                    let s = b.at(pc + p, jc + j0);
+                    _mm512_store_ps(d.add(p * NR), _mm512_maskz_loadu_ps(m0, s));
+                    let hi = _mm512_maskz_loadu_ps(m1, s.wrapping_add(16));
+                    _mm512_store_ps(d.add(p * NR + 16), hi);
+                }
+            } else if b.rs == 1 {
+                // Columns are contiguous: 16 x 16 transposes.
+                for h in (0..NR).step_by(16) {
+                    let cols = w.saturating_sub(h).min(16);
+                    for p in (0..kc).step_by(16) {
+                        let steps = 16.min(kc - p);
+                        let mut r = [_mm512_setzero_ps(); 16];
+                        for (j, x) in r.iter_mut().enumerate().take(cols) {
+                            *x = _mm512_maskz_loadu_ps(lanes(steps), b.at(pc + p, jc + j0 + h + j));
+                        }
+                        let t = transpose16(r);
+                        for (s, &x) in t.iter().enumerate().take(steps) {
+                            _mm512_store_ps(d.add((p + s) * NR + h), x);
+                        }
                     }
                 }
-            }
-        } else {
-            for p in 0..kc {
-                for j in 0..NR {
-                    *d.add(p * NR + j) = if j < w {
-                        *b.at(pc + p, jc + j0 + j)
-                    } else {
-                        0.0
-                    };
+            } else {
+                for p in 0..kc {
+                    for j in 0..NR {
+                        *d.add(p * NR + j) = if j < w {
+                            *b.at(pc + p, jc + j0 + j)
+                        } else {
+                            0.0
+                        };
+                    }
                 }
             }
         }
@@ -407,36 +423,40 @@ unsafe fn pack_b(b: Mat, pc: usize, jc: usize, kc: usize, nc: usize, dst: *mut f
 /// `mc.next_multiple_of(MR) * kc` f32s.
 #[target_feature(enable = "avx512f")]
 unsafe fn pack_a(a: Mat, ic: usize, pc: usize, mc: usize, kc: usize, dst: *mut f32) {
-    for (q, i0) in (0..mc).step_by(MR).enumerate() {
-        let rows = MR.min(mc - i0);
-        let d = dst.add(q * MR * kc);
-        if a.rs == 1 {
-            // Columns are contiguous: masked copies.
-            for p in 0..kc {
-                let x = _mm512_maskz_loadu_ps(lanes(rows), a.at(ic + i0, pc + p));
-                _mm512_mask_storeu_ps(d.add(p * MR), lanes(MR), x);
-            }
-        } else if a.cs == 1 {
-            // Rows are contiguous: 16 x 16 transposes (12 rows used).
-            for p in (0..kc).step_by(16) {
-                let steps = 16.min(kc - p);
-                let mut r = [_mm512_setzero_ps(); 16];
-                for (i, x) in r.iter_mut().enumerate().take(rows) {
-                    *x = _mm512_maskz_loadu_ps(lanes(steps), a.at(ic + i0 + i, pc + p));
+    // SAFETY: the caller upholds the contract above, so every read is
+    // inside the block of `a` and every store inside `dst`.
+    unsafe {
+        for (q, i0) in (0..mc).step_by(MR).enumerate() {
+            let rows = MR.min(mc - i0);
+            let d = dst.add(q * MR * kc);
+            if a.rs == 1 {
+                // Columns are contiguous: masked copies.
+                for p in 0..kc {
+                    let x = _mm512_maskz_loadu_ps(lanes(rows), a.at(ic + i0, pc + p));
+                    _mm512_mask_storeu_ps(d.add(p * MR), lanes(MR), x);
                 }
-                let t = transpose16(r);
-                for (s, &x) in t.iter().enumerate().take(steps) {
-                    _mm512_mask_storeu_ps(d.add((p + s) * MR), lanes(MR), x);
+            } else if a.cs == 1 {
+                // Rows are contiguous: 16 x 16 transposes (12 rows used).
+                for p in (0..kc).step_by(16) {
+                    let steps = 16.min(kc - p);
+                    let mut r = [_mm512_setzero_ps(); 16];
+                    for (i, x) in r.iter_mut().enumerate().take(rows) {
+                        *x = _mm512_maskz_loadu_ps(lanes(steps), a.at(ic + i0 + i, pc + p));
+                    }
+                    let t = transpose16(r);
+                    for (s, &x) in t.iter().enumerate().take(steps) {
+                        _mm512_mask_storeu_ps(d.add((p + s) * MR), lanes(MR), x);
+                    }
                 }
-            }
-        } else {
-            for p in 0..kc {
-                for i in 0..MR {
-                    *d.add(p * MR + i) = if i < rows {
-                        *a.at(ic + i0 + i, pc + p)
-                    } else {
-                        0.0
-                    };
+            } else {
+                for p in 0..kc {
+                    for i in 0..MR {
+                        *d.add(p * MR + i) = if i < rows {
+                            *a.at(ic + i0 + i, pc + p)
+                        } else {
+                            0.0
+                        };
+                    }
                 }
             }
         }

@@ -15,6 +15,8 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(test)]
+mod tests;
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2, LinalgScalar};
@@ -40,23 +42,6 @@ pub struct Epilogue<'a> {
 /// `a` is `m x k`, `b` is `k x n` and `c` is `m x n`; any of them may be
 /// strided or transposed views. Only the result is written: when not
 /// accumulating, `c`'s old values are never read (NaNs in it are harmless).
-///
-/// ```
-/// use ndarray::array;
-/// use tensorgraph::gemm::{sgemm, Epilogue};
-///
-/// let x = array![[1.0f32, 2.0], [3.0, 4.0]];
-/// let w = array![[1.0f32, -1.0], [0.5, -2.0]];
-/// let bias = [0.5f32, 1.0];
-/// let mut y = ndarray::Array2::<f32>::zeros((2, 2));
-/// // y = relu(x w + bias)
-/// let epilogue = Epilogue { bias: Some(&bias), relu: true, ..Epilogue::default() };
-/// sgemm(x.view(), w.view(), y.view_mut(), epilogue);
-/// assert_eq!(y, array![[2.5f32, 0.0], [5.5, 0.0]]);
-/// // y += x^T x (a transposed operand is a view)
-/// sgemm(x.t(), x.view(), y.view_mut(), Epilogue { accumulate: true, ..Epilogue::default() });
-/// assert_eq!(y, array![[12.5f32, 14.0], [19.5, 20.0]]);
-/// ```
 ///
 /// # Panics
 ///

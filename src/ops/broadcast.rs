@@ -112,7 +112,7 @@ fn same_dtype(inputs: &[TensorSpec]) -> Result<(), String> {
 
 /// Sums `a` down to `shape` (the inverse of broadcasting `shape` up to
 /// `a`'s shape).
-pub fn sum_to_shape<T: Float>(a: &ArrayD<T>, shape: &[usize]) -> Result<ArrayD<T>, String> {
+fn sum_to_shape<T: Float>(a: &ArrayD<T>, shape: &[usize]) -> Result<ArrayD<T>, String> {
     if a.shape() == shape {
         return Ok(a.clone());
     }
@@ -361,5 +361,11 @@ impl GradCtx<'_> {
     #[track_caller]
     pub fn dy(&self, i: usize) -> Tensor {
         self.grads[i].unwrap_or_else(|| zeros_like(self.outputs[i]))
+    }
+
+    /// The gradient of every output, zeros where none reaches one: what
+    /// a multi-output op's gradient (split's, unstack's) joins back up.
+    pub(crate) fn dys(&self) -> Vec<Tensor> {
+        (0..self.outputs.len()).map(|i| self.dy(i)).collect()
     }
 }

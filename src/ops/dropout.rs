@@ -149,22 +149,10 @@ fn fill_mask<T: Float>(mask: &mut [T], seed: u64, threshold: u64, scale: T) {
             *last = pick(splitmix64(seed, half as u64) & 0xffff_ffff);
         }
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx512dq,avx512vl")]
-        fn run_avx512<T: Float>(mask: &mut [T], seed: u64, threshold: u64, scale: T) {
-            run(mask, seed, threshold, scale)
-        }
-        if std::arch::is_x86_feature_detected!("avx512dq")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-        {
-            // SAFETY: the CPU supports AVX-512 F, DQ and VL (checked above;
-            // DQ and VL imply F).
-            unsafe { run_avx512(mask, seed, threshold, scale) };
-            return;
-        }
-    }
-    run(mask, seed, threshold, scale)
+    crate::cpu::avx512_dq_vl(
+        #[inline(always)]
+        || run(mask, seed, threshold, scale),
+    )
 }
 
 impl Op for Dropout {

@@ -3,10 +3,10 @@
 //! [`scatter_add_like`] (a dense scatter-add: TF's sparse gradient,
 //! densified), and one_hot.
 
-use super::array::{into_standard, standard};
 use super::element::any_dispatch;
 use super::element::numeric_dispatch;
 use super::normalize_axis;
+use super::reshape::{into_standard, standard};
 use crate::dtype::{DType, Shape};
 use crate::graph::{Tensor, TensorSpec};
 use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};

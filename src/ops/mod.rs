@@ -11,22 +11,27 @@ mod array;
 mod broadcast;
 mod cnn;
 mod compare;
+mod concat;
 mod dropout;
 pub(crate) mod element;
 mod elementwise;
+mod extreme;
 mod fused;
 mod gather;
-mod join;
+mod input;
 mod loss;
 pub(crate) mod math;
 mod matmul;
 mod nn;
 mod operators;
+mod pad;
 mod random;
 mod reduce;
+mod reshape;
 mod scalar;
 pub(crate) mod scratch;
 mod slicing;
+mod stack;
 mod state;
 pub(crate) mod training;
 
@@ -35,20 +40,25 @@ pub use array::*;
 pub use broadcast::*;
 pub use cnn::*;
 pub use compare::*;
+pub use concat::*;
 pub use dropout::*;
 pub use element::Float;
 pub use elementwise::*;
+pub use extreme::*;
 pub(crate) use fused::{in_fused, not_a_graph_node};
 pub use gather::*;
-pub use join::*;
+pub use input::*;
 pub use loss::*;
 pub use math::*;
 pub use matmul::*;
 pub use nn::*;
+pub use pad::*;
 pub use random::*;
 pub use reduce::*;
+pub use reshape::*;
 pub use scalar::Scalar;
 pub use slicing::*;
+pub use stack::*;
 pub use state::*;
 
 use crate::op::OpKind;
@@ -61,17 +71,22 @@ pub fn registry() -> Vec<&'static OpKind> {
         broadcast::KINDS,
         cnn::KINDS,
         compare::KINDS,
-        elementwise::KINDS,
-        gather::KINDS,
-        join::KINDS,
+        concat::KINDS,
         dropout::KINDS,
+        elementwise::KINDS,
+        extreme::KINDS,
+        gather::KINDS,
+        input::KINDS,
         loss::KINDS,
         math::KINDS,
         matmul::KINDS,
         nn::KINDS,
+        pad::KINDS,
         random::KINDS,
         reduce::KINDS,
+        reshape::KINDS,
         slicing::KINDS,
+        stack::KINDS,
         state::KINDS,
         training::KINDS,
     ]
@@ -85,7 +100,7 @@ pub struct Axes(pub Option<Vec<isize>>);
 
 impl Axes {
     /// Resolves the axes against a rank: sorted, deduplicated, non-negative.
-    pub fn resolve(&self, rank: usize) -> Result<Vec<usize>, String> {
+    pub(crate) fn resolve(&self, rank: usize) -> Result<Vec<usize>, String> {
         match &self.0 {
             None => Ok((0..rank).collect()),
             Some(list) => {
@@ -102,7 +117,7 @@ impl Axes {
 }
 
 /// A possibly negative axis made non-negative, or an error naming it.
-pub fn normalize_axis(axis: isize, rank: usize) -> Result<usize, String> {
+pub(crate) fn normalize_axis(axis: isize, rank: usize) -> Result<usize, String> {
     let r = rank as isize;
     if axis < -r || axis >= r {
         return Err(format!("axis {axis} is out of range for rank {rank}"));

@@ -1,25 +1,24 @@
-//! Rectangular windows of a tensor: slice, strided_slice and pad, with
+//! Rectangular windows of a tensor: slice and strided_slice, with
 //! [`strided_slice_grad`] (a window written into zeros) as the adjoint of
-//! both slices, and a slice as the adjoint of pad. Windows are resolved
-//! against run-time shapes, so unknown dimensions are fine.
+//! both. Windows are resolved against run-time shapes, Python-style
+//! (negative indices from the end, then clamped), so unknown dimensions
+//! are fine. Pad, whose adjoint is a strided slice, lives in `pad.rs`.
 
 use super::element::any_dispatch;
 use super::element::numeric_dispatch;
 use crate::dtype::{Dim, Shape};
 use crate::graph::{Tensor, TensorSpec};
 use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
-use crate::value::Value;
 use ndarray::{ArrayD, IxDyn};
 
 op_kinds! {
     SLICE = differentiable("Slice", "slice");
     STRIDED_SLICE = differentiable("StridedSlice", "strided_slice");
     STRIDED_SLICE_GRAD = differentiable("StridedSliceGrad", "strided_slice_grad");
-    PAD = differentiable("Pad", "pad");
 }
 
 /// An `end` past every dimension: "to the end" for positive strides.
-const TO_END: isize = isize::MAX;
+pub(super) const TO_END: isize = isize::MAX;
 
 /// One axis of a window: first index, element count, step.
 type Span = (isize, usize, isize);
@@ -362,116 +361,16 @@ pub fn slice(input: Tensor, begin: impl AsRef<[usize]>, size: impl AsRef<[isize]
     input.graph().add_op(op, &[input])
 }
 
-/// `paddings[i] = [before, after]` copies of a constant around axis `i`.
-#[derive(Debug)]
-struct Pad {
-    paddings: Vec<[usize; 2]>,
-    constant: f64,
-}
-
-impl Pad {
-    fn check(&self, rank: Option<usize>) -> Result<(), String> {
-        match rank {
-            Some(r) if r != self.paddings.len() => Err(format!(
-                "paddings {:?} do not match rank {r}",
-                self.paddings
-            )),
-            _ => Ok(()),
-        }
-    }
-}
-
-impl Op for Pad {
-    fn kind(&self) -> &'static OpKind {
-        &PAD
-    }
-    fn infer(&self, i: &[TensorSpec]) -> Result<Vec<TensorSpec>, String> {
-        self.check(i[0].shape.rank())?;
-        let dims: Vec<Dim> = self
-            .paddings
-            .iter()
-            .enumerate()
-            .map(|(k, [b, a])| i[0].shape.dim(k as isize).map(|d| d + b + a))
-            .collect();
-        Ok(vec![TensorSpec::new(i[0].dtype, dims)])
-    }
-    fn compute(&self, k: &mut ComputeCtx<'_>) -> Result<(), KernelError> {
-        let x = k.input(0);
-        self.check(Some(x.shape().len()))?;
-        let out: Vec<usize> = x
-            .shape()
-            .iter()
-            .zip(&self.paddings)
-            .map(|(d, [b, a])| d + b + a)
-            .collect();
-        let fill = Value::from(self.constant).cast(x.dtype());
-        any_dispatch!(x, T => {
-            let a = T::from_value(x).expect("dispatched");
-            let c = T::from_value(&fill).and_then(|f| f.first().copied()).expect("cast to x's dtype");
-            let mut r = ArrayD::from_elem(IxDyn(&out), c);
-            r.slice_each_axis_mut(|ax| {
-                let [before, after] = self.paddings[ax.axis.0];
-                ndarray::Slice::from(before..ax.len - after)
-            })
-            .assign(a);
-            k.set(0, r);
-            Ok(())
-        })
-    }
-    /// dx = dy without the padding.
-    fn grad(&self, c: &GradCtx<'_>) -> Vec<Option<Tensor>> {
-        let begin: Vec<isize> = self.paddings.iter().map(|p| p[0] as isize).collect();
-        let end: Vec<isize> = self
-            .paddings
-            .iter()
-            .map(|p| if p[1] == 0 { TO_END } else { -(p[1] as isize) })
-            .collect();
-        vec![Some(strided_slice(
-            c.dy(0),
-            begin,
-            end,
-            vec![1; self.paddings.len()],
-        ))]
-    }
-    fn attrs(&self) -> String {
-        format!(
-            "paddings={:?}, constant_values={}",
-            self.paddings, self.constant
-        )
-    }
-}
-
-/// `tf.pad(tensor, paddings, constant_values=constant_values)` in
-/// `CONSTANT` mode: `paddings[i] = [before, after]` entries of
-/// `constant_values` (cast to the tensor's dtype) around axis `i`.
-///
-/// ```
-/// use tensorgraph::{Graph, DType, ops::pad};
-/// let g = Graph::new();
-/// let x = g.placeholder(DType::Float32, [None, Some(3)], "x");
-/// assert_eq!(pad(x, &[[0, 0], [1, 2]], 0.0).shape().to_string(), "[?, 6]");
-/// ```
-#[track_caller]
-pub fn pad(tensor: Tensor, paddings: &[[usize; 2]], constant_values: f64) -> Tensor {
-    let op = Pad {
-        paddings: paddings.to_vec(),
-        constant: constant_values,
-    };
-    tensor.graph().add_op(op, &[tensor])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{feed, DType, Graph, Session};
 
     #[test]
-    fn windows_walk_backwards_and_pad_any_dtype() {
+    fn windows_walk_backwards() {
         let g = Graph::new();
         let x = g.placeholder(DType::Int64, [None, Some(3)], "x");
         let rev = strided_slice(x, [-1, 2], [-10, -10], [-1, -1]);
-        let b = g.constant(ndarray::array![[true]].into_dyn());
-        let padded = pad(b, &[[1, 0], [0, 1]], 0.0);
         assert_eq!(rev.shape().to_string(), "[?, 3]");
         let mut s = Session::new(&g);
         let xv = ndarray::array![[1i64, 2, 3], [4, 5, 6]];
@@ -480,11 +379,5 @@ mod tests {
             r.into_array::<i64>().unwrap().as_slice().unwrap(),
             &[6, 5, 4, 3, 2, 1]
         );
-        let p = s
-            .run(padded, &feed! {})
-            .unwrap()
-            .into_array::<bool>()
-            .unwrap();
-        assert_eq!(p.as_slice().unwrap(), &[false, false, true, false]);
     }
 }

@@ -81,7 +81,9 @@ impl CheckpointSink for BufWriter<File> {
 pub struct Saver {
     vars: Vec<(String, Tensor)>,
     max_to_keep: usize,
-    kept: Vec<PathBuf>,
+    /// The checkpoints this saver wrote and still keeps, oldest first,
+    /// each with the identity of the file it wrote.
+    kept: Vec<(PathBuf, FileId)>,
 }
 
 impl Saver {
@@ -161,12 +163,18 @@ impl Saver {
         let dir = parent_dir(save_path);
         let target = dir.join(&file_name);
         let values = self.values(sess)?;
-        write_atomically(&target, |file| write_npz(wrap(file), &values)?.into_file())?;
+        let staged = stage(&target, |file| write_npz(wrap(file), &values)?.into_file())?;
+        // The rename, the index and the deletions happen under the
+        // directory's lock, so no other saver deletes this file between
+        // its rename and the index that names it.
         let _lock = lock_dir(&dir).map_err(|e| io(&dir, e))?;
-        self.kept.retain(|p| p != &target);
-        self.kept.push(target.clone());
-        // Another saver sharing the names may have deleted some, even this one.
-        self.kept.retain(|p| p.exists());
+        let written = staged.commit()?;
+        self.kept.retain(|(p, _)| p != &target);
+        self.kept.push((target.clone(), written));
+        // Another saver sharing the names may have replaced or deleted
+        // some: they are no longer this saver's to list or delete.
+        self.kept
+            .retain(|(p, id)| FileId::of(p).as_ref() == Some(id));
         let mut doomed = Vec::new();
         if self.max_to_keep > 0 && self.kept.len() > self.max_to_keep {
             let n = self.kept.len() - self.max_to_keep;
@@ -174,7 +182,7 @@ impl Saver {
         }
         // The index that named the doomed files is replaced before they go.
         self.write_index(&dir)?;
-        for old in doomed {
+        for (old, _) in doomed {
             match std::fs::remove_file(&old) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&old, e)),
                 _ => {}
@@ -194,22 +202,24 @@ impl Saver {
     /// Rewrites `dir/checkpoint`: the latest checkpoint, then all kept
     /// (under the directory's lock, with every kept file present).
     fn write_index(&self, dir: &Path) -> Result<()> {
-        let rel = |p: &PathBuf| -> String {
+        let rel = |p: &Path| -> String {
             p.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         };
         let mut text = String::new();
-        if let Some(last) = self.kept.last() {
+        if let Some((last, _)) = self.kept.last() {
             text.push_str(&format!("model_checkpoint_path: {:?}\n", rel(last)));
         }
-        for p in &self.kept {
+        for (p, _) in &self.kept {
             text.push_str(&format!("all_model_checkpoint_paths: {:?}\n", rel(p)));
         }
-        write_atomically(&dir.join(INDEX), |mut f| {
+        stage(&dir.join(INDEX), |mut f| {
             f.write_all(text.as_bytes())?;
             Ok(f)
-        })
+        })?
+        .commit()
+        .map(drop)
     }
 
     /// `saver.restore(sess, path)`: sets every variable of the saver from
@@ -296,14 +306,19 @@ fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
-/// Writes `target` through `write` (given a fresh temporary file of its
-/// own in the same directory, returning it flushed), syncs it, renames it
-/// over `target` and syncs the directory. On failure the temporary file is
-/// removed and `target` is untouched.
-fn write_atomically(
-    target: &Path,
-    write: impl FnOnce(File) -> std::io::Result<File>,
-) -> Result<()> {
+/// A file written to a temporary file beside its target (flushed and
+/// synced, locked until renamed), waiting to replace the target.
+struct Staged {
+    tmp: tempfile::TempPath,
+    /// Open, so its lock is held until the rename.
+    file: File,
+    target: PathBuf,
+}
+
+/// Writes `target`'s future contents with `write` into a temporary file
+/// in the same directory, removing temporary files that crashed saves of
+/// the same target left behind.
+fn stage(target: &Path, write: impl FnOnce(File) -> std::io::Result<File>) -> Result<Staged> {
     let dir = parent_dir(target);
     let name = target
         .file_name()
@@ -319,18 +334,68 @@ fn write_atomically(
     // As `File::create` would make it (tempfile's default is owner-only).
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let result = builder.tempfile_in(&dir).and_then(|tmp| {
+    let staged = builder.tempfile_in(&dir).and_then(|tmp| {
         let (file, tmp) = tmp.into_parts();
-        // Held until the rename: a locked temporary file is a save in
+        // Locked until the temporary file is renamed or removed (the lock
+        // goes with the descriptor): a locked temporary file is a save in
         // progress, never stale. `tmp` removes the file if anything fails.
         file.lock()?;
         let file = write(file)?;
         file.sync_all()?;
-        tmp.persist(target)?;
-        Ok(())
+        Ok((tmp, file))
     });
-    result.map_err(|e| io(target, e))?;
-    sync_dir(&dir).map_err(|e| io(&dir, e))
+    let (tmp, file) = staged.map_err(|e| io(target, e))?;
+    Ok(Staged {
+        tmp,
+        file,
+        target: target.to_path_buf(),
+    })
+}
+
+impl Staged {
+    /// Renames the temporary file over the target and syncs the
+    /// directory; returns the identity of the file now at the target.
+    fn commit(self) -> Result<FileId> {
+        let Staged { tmp, file, target } = self;
+        tmp.persist(&target).map_err(|e| io(&target, e.error))?;
+        drop(file);
+        let dir = parent_dir(&target);
+        sync_dir(&dir).map_err(|e| io(&dir, e))?;
+        FileId::of(&target).ok_or_else(|| {
+            io(
+                &target,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "gone after its rename"),
+            )
+        })
+    }
+}
+
+/// Which file a path names: another save of the same name replaces it
+/// with another file (a rename), so a saver can tell its own checkpoint
+/// from one it must not delete.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FileId {
+    #[cfg(unix)]
+    dev_ino: (u64, u64),
+    #[cfg(not(unix))]
+    modified: Option<std::time::SystemTime>,
+}
+
+impl FileId {
+    fn of(path: &Path) -> Option<FileId> {
+        let meta = std::fs::metadata(path).ok()?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Some(FileId {
+                dev_ino: (meta.dev(), meta.ino()),
+            })
+        }
+        #[cfg(not(unix))]
+        Some(FileId {
+            modified: meta.modified().ok(),
+        })
+    }
 }
 
 /// Removes the temporary files of a target (`{prefix}XXXXXX.tmp`) left by

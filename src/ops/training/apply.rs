@@ -98,6 +98,8 @@ impl<T: Float> AdamHyper<T> {
 /// sqrt and divide instead of 4; the same IEEE operations, so the same
 /// results).
 fn adam_slices<T: Float>(w: &mut [T], m: &mut [T], v: &mut [T], g: &[T], h: &AdamHyper<T>) {
+    // A function, not the closure's body: its `&mut` parameters tell the
+    // vectorizer that the slices do not overlap.
     #[inline(always)]
     fn run<T: Float>(w: &mut [T], m: &mut [T], v: &mut [T], g: &[T], h: &AdamHyper<T>) {
         let n = g.len();
@@ -106,28 +108,10 @@ fn adam_slices<T: Float>(w: &mut [T], m: &mut [T], v: &mut [T], g: &[T], h: &Ada
             h.update(&mut w[i], &mut m[i], &mut v[i], g[i]);
         }
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        fn run_avx512<T: Float>(w: &mut [T], m: &mut [T], v: &mut [T], g: &[T], h: &AdamHyper<T>) {
-            run(w, m, v, g, h)
-        }
-        #[target_feature(enable = "avx")]
-        fn run_avx<T: Float>(w: &mut [T], m: &mut [T], v: &mut [T], g: &[T], h: &AdamHyper<T>) {
-            run(w, m, v, g, h)
-        }
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F (checked just above).
-            unsafe { run_avx512(w, m, v, g, h) };
-            return;
-        }
-        if std::arch::is_x86_feature_detected!("avx") {
-            // SAFETY: the CPU supports AVX (checked just above).
-            unsafe { run_avx(w, m, v, g, h) };
-            return;
-        }
-    }
-    run(w, m, v, g, h)
+    crate::cpu::avx512_or_avx(
+        #[inline(always)]
+        || run(w, m, v, g, h),
+    )
 }
 
 /// Parameters from which an Adam update is split over threads: below, a

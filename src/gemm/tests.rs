@@ -1,12 +1,14 @@
-//! `tensorgraph::gemm::sgemm` against a naive f64-accumulated product:
-//! many shapes (every remainder of the blocking), the four transposition
-//! combinations, strided views, accumulation, bias and relu; and that a
-//! repeated product allocates nothing.
+//! [`sgemm`] against a naive f64-accumulated product: many shapes (every
+//! remainder of the blocking), the four transposition combinations,
+//! strided views, accumulation, bias and relu; and that a repeated product
+//! allocates nothing, counted by this test binary's global allocator (per
+//! thread, so the crate's other unit tests running beside these do not
+//! count).
 
+use super::{sgemm, Epilogue};
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use tensorgraph::gemm::{sgemm, Epilogue};
 
 struct Counting;
 
@@ -15,23 +17,52 @@ thread_local! {
     static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
 }
 
+// SAFETY: every call is passed on to `System` unchanged; counting
+// allocates nothing.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // `try_with`: the slot may be gone while the thread exits.
         let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-        System.alloc(layout)
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-        System.realloc(ptr, layout, new_size)
+        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
+        // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract.
+        unsafe { System.dealloc(ptr, layout) }
     }
 }
 
 #[global_allocator]
 static COUNTING: Counting = Counting;
+
+#[test]
+fn bias_relu_and_accumulation_on_views() {
+    use ndarray::array;
+    let x = array![[1.0f32, 2.0], [3.0, 4.0]];
+    let w = array![[1.0f32, -1.0], [0.5, -2.0]];
+    let bias = [0.5f32, 1.0];
+    let mut y = Array2::<f32>::zeros((2, 2));
+    // y = relu(x w + bias)
+    let epilogue = Epilogue {
+        bias: Some(&bias),
+        relu: true,
+        ..Epilogue::default()
+    };
+    sgemm(x.view(), w.view(), y.view_mut(), epilogue);
+    assert_eq!(y, array![[2.5f32, 0.0], [5.5, 0.0]]);
+    // y += x^T x (a transposed operand is a view)
+    let accumulate = Epilogue {
+        accumulate: true,
+        ..Epilogue::default()
+    };
+    sgemm(x.t(), x.view(), y.view_mut(), accumulate);
+    assert_eq!(y, array![[12.5f32, 14.0], [19.5, 20.0]]);
+}
 
 /// Deterministic values in [-1, 1) with a sprinkling of exact zeros.
 fn filled(rows: usize, cols: usize, seed: usize) -> Array2<f32> {
