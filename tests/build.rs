@@ -333,3 +333,45 @@ fn try_build_covers_optimizers_and_dropout_checks() {
     s.run(step, &feed! { x => ndarray::array![[1.0f32, 2.0]] })
         .unwrap();
 }
+
+#[test]
+fn try_build_covers_the_builders_own_checks() {
+    let g = Graph::new();
+    let x = g.placeholder(DType::Float32, [None, Some(2)], "x");
+    g.variable(g.ones([2usize], DType::Float32), "w");
+    let err = g
+        .try_build(|| g.variable(g.zeros([2usize], DType::Float32), "w"))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("variable `w` already exists (built at tests/build.rs:"),
+        "{err}"
+    );
+    let err = g.try_build(|| tensorgraph::ops::assign(x, x)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`x` (Placeholder) is not a variable"),
+        "{err}"
+    );
+    let unknown = g.placeholder(DType::Float32, [None, None], "unknown");
+    let err = g
+        .try_build(|| tensorgraph::ops::unstack(unknown, 1))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("unstack needs the size of axis 1"),
+        "{err}"
+    );
+    let loss = (x * 2.0).reduce_sum(None, false);
+    let v = g.variable(g.ones([1usize], DType::Float32), "unused");
+    let err = g
+        .try_build(|| {
+            use train::Optimizer;
+            train::GradientDescentOptimizer::new(0.1).minimize_with(loss, Some(&[v]), None)
+        })
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("no gradients provided for any variable"),
+        "{err}"
+    );
+}

@@ -7,7 +7,8 @@ use super::element::any_dispatch;
 use super::normalize_axis;
 use super::reshape::{into_standard, standard};
 use crate::dtype::Shape;
-use crate::graph::{Tensor, TensorSpec};
+use crate::error::Error;
+use crate::graph::{raise, Tensor, TensorSpec};
 use crate::op::{op_kinds, ComputeCtx, GradCtx, KernelError, Op, OpKind};
 use ndarray::{ArrayViewD, Axis};
 
@@ -152,9 +153,11 @@ impl Op for Unstack {
 #[track_caller]
 pub fn unstack(value: Tensor, axis: isize) -> Vec<Tensor> {
     let shape = value.shape();
-    let num = shape
-        .dim(axis)
-        .unwrap_or_else(|| panic!("unstack needs the size of axis {axis} of {shape} statically"));
+    let num = shape.dim(axis).unwrap_or_else(|| {
+        raise(Error::InvalidArgument(format!(
+            "unstack needs the size of axis {axis} of {shape} statically"
+        )))
+    });
     value
         .graph()
         .add_node(Unstack { axis, num }, &[value], None)

@@ -4,7 +4,8 @@
 //! slot in the session's store, and an op that writes one says so
 //! (`Op::updates`), which the plan's schedule relies on.
 
-use crate::graph::{Graph, Operation, Tensor, TensorSpec, VariableMeta};
+use crate::error::Error;
+use crate::graph::{raise, Graph, Operation, Tensor, TensorSpec, VariableMeta};
 use crate::op::{op_kinds, ComputeCtx, KernelError, Op, OpKind};
 use crate::value::Value;
 
@@ -154,16 +155,15 @@ impl Op for NoOp {
 #[track_caller]
 pub(crate) fn variable_id(t: Tensor) -> usize {
     let g = t.graph();
-    let st = g.read();
-    let node = &st.nodes[t.node()];
-    match node.op.as_any().downcast_ref::<Variable>() {
-        Some(v) => v.id,
-        None => panic!(
+    let found = g.with_node(t.node(), |node| match node.op.downcast::<Variable>() {
+        Some(v) => Ok(v.id),
+        None => Err(format!(
             "`{}` ({}) is not a variable; only variables can be assigned",
             node.name,
             node.kind().name
-        ),
-    }
+        )),
+    });
+    found.unwrap_or_else(|message| raise(Error::InvalidArgument(message)))
 }
 
 #[track_caller]
@@ -249,16 +249,16 @@ impl Graph {
             } else {
                 format!("{}/{name}", st.scopes.join("/"))
             };
-            if let Some(&other) = st.names.get(&scoped) {
-                let o = &st.nodes[other];
-                panic!(
+            match st.names.get(&scoped) {
+                Some(&other) => Err(format!(
                     "variable `{scoped}` already exists (built at {}:{}); give each variable its own name",
-                    o.site.file(),
-                    o.site.line()
-                );
+                    st.nodes[other].site.file(),
+                    st.nodes[other].site.line()
+                )),
+                None => Ok(scoped),
             }
-            scoped
-        };
+        }
+        .unwrap_or_else(|message| raise(Error::InvalidArgument(message)));
         let id = self.read().variables.len();
         let spec = init.spec();
         let v = self.add_node(Variable { id, spec }, &[], Some(name));

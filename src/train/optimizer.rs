@@ -4,8 +4,9 @@
 //! happens at graph-construction time: slots are created by `minimize`, so
 //! a later `global_variables_initializer()` initialises them.
 
+use crate::error::Error;
 use crate::gradients::gradients;
-use crate::graph::{Graph, Operation, Tensor};
+use crate::graph::{raise, Graph, Operation, Tensor};
 use crate::ops::{assign_add, cast, group, scalar_like, Scalar};
 use std::collections::HashMap;
 
@@ -66,11 +67,11 @@ impl Slots {
         }
         let g = var.graph();
         let shape = var.shape().to_vec().unwrap_or_else(|| {
-            panic!(
+            raise(Error::InvalidArgument(format!(
                 "cannot create the `{name}` slot of `{}`: its shape {} is not fully known",
                 var.name(),
                 var.shape()
-            )
+            )))
         });
         let base = format!("{}/{op_name}", var.name());
         let slot_name = unused_variable_name(&g, &base);
@@ -182,11 +183,11 @@ pub trait Optimizer {
                 .iter()
                 .map(|(_, v)| format!("`{}`", v.name()))
                 .collect();
-            panic!(
+            raise(Error::InvalidArgument(format!(
                 "no gradients provided for any variable: none of {} reaches the loss through differentiable ops; \
                  check that the loss is computed from these variables",
                 names.join(", ")
-            );
+            )));
         }
         let g = pairs[0].1.graph();
         // Slots and update nodes point at the user's line, not this file.
@@ -221,12 +222,12 @@ pub trait Optimizer {
                 .iter()
                 .map(|&(_, v)| format!("\n  {}", loss.graph().explain_gradient(loss, v)))
                 .collect();
-            panic!(
+            raise(Error::InvalidArgument(format!(
                 "minimize(`{}`): no gradients provided for any variable \
                  (see Graph::explain_gradient):{}",
                 loss.name(),
                 why.concat()
-            );
+            )));
         }
         self.apply_gradients(&gv, global_step)
     }
